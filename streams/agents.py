@@ -1,0 +1,201 @@
+"""Thin agents: take a batch, decode, call the stage, emit, count, route failures.
+
+Every message leaves its agent either as output or as a ``news.dlq`` message carrying the
+original bytes and the reason; an exception inside a stage never escapes the loop. Output
+sends of a batch are awaited before the next batch is taken, and Faust flushes the producer
+before it commits offsets, so offsets move only after the writes are acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+import faust
+from faust.types import EventT, TopicT
+
+from streams import metrics
+from streams.dedup import DedupState, decide
+from streams.dlq import Failure, dlq_headers
+from streams.enrich import enrich_batch
+from streams.logs import log_event
+from streams.normalize import normalize
+from streams.pipeline import segment_message
+from streams.records import (
+    SCHEMA_VERSION,
+    Enriched,
+    Segmented,
+    decode_enriched,
+    decode_segmented,
+    encode,
+)
+from streams.settings import Settings
+from streams.app import Tables, Topics
+
+log = logging.getLogger("newsflow.agents")
+_OUTPUT_HEADERS = [("schema-version", SCHEMA_VERSION.encode())]
+
+
+class Router:
+    """Sends outputs and dead letters for one batch, then waits for the broker's acks."""
+
+    def __init__(self, topics: Topics, settings: Settings, stage: str) -> None:
+        self.topics = topics
+        self.settings = settings
+        self.stage = stage
+        self.pending: list[Awaitable[Any]] = []
+
+    async def emit(self, topic: TopicT, key: str, value: bytes, event: EventT) -> None:
+        if len(value) > self.settings.max_message_bytes:
+            await self.fail(
+                event,
+                Failure(self.stage, "output_too_large", "OutputTooLarge",
+                        f"output record is {len(value)} bytes, over "
+                        f"NEWSFLOW_MAX_MESSAGE_BYTES={self.settings.max_message_bytes}"),
+            )
+            return
+        headers = _OUTPUT_HEADERS if topic is self.topics.stories else None
+        self.pending.append(
+            await topic.send(key=key.encode(), value=value, headers=headers)
+        )
+        metrics.MESSAGES_OUT.labels(stage=self.stage).inc()
+
+    async def fail(self, event: EventT, failure: Failure) -> None:
+        msg = event.message
+        metrics.DLQ_MESSAGES.labels(stage=failure.stage, reason=failure.reason).inc()
+        log_event(
+            log, "routed to dlq", logging.WARNING, stage=failure.stage, reason=failure.reason,
+            error=failure.message, topic=msg.topic, partition=msg.partition, offset=msg.offset,
+        )
+        self.pending.append(
+            await self.topics.dlq.send(
+                key=msg.key,
+                value=msg.value,
+                headers=dlq_headers(failure, msg.topic, msg.partition, msg.offset),
+            )
+        )
+
+    async def flush(self) -> None:
+        if self.pending:
+            await asyncio.gather(*self.pending)
+            self.pending.clear()
+
+
+def _observe(stage: str, started: float, count: int) -> None:
+    if count:
+        per_message = (time.perf_counter() - started) / count
+        hist = metrics.PROCESSING_SECONDS.labels(stage=stage)
+        for _ in range(count):
+            hist.observe(per_message)
+
+
+def register_agents(app: faust.App, topics: Topics, tables: Tables, settings: Settings) -> None:
+    @app.agent(topics.raw, name="segment")
+    async def segment_agent(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(64, within=0.05):
+            await _segment_batch(events, topics, settings)
+
+    @app.agent(topics.segmented, name="enrich")
+    async def enrich_agent(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(
+            settings.enrich_batch_size, within=settings.enrich_batch_seconds
+        ):
+            await _enrich_batch(events, topics, settings)
+
+    @app.agent(topics.enriched, name="dedup")
+    async def dedup_agent(stream: faust.StreamT[bytes]) -> None:
+        state = DedupState(stories=tables.stories, fingerprints=tables.fingerprints,
+                           urls=tables.urls)
+        async for events in stream.take_events(64, within=0.05):
+            await _dedup_batch(events, topics, settings, state)
+
+
+async def _segment_batch(events: Sequence[EventT], topics: Topics, settings: Settings) -> None:
+    stage = "segment"
+    router = Router(topics, settings, stage)
+    metrics.MESSAGES_IN.labels(stage=stage).inc(len(events))
+    started = time.perf_counter()
+
+    def work() -> list[Segmented | Failure]:
+        out: list[Segmented | Failure] = []
+        for event in events:
+            msg = event.message
+            try:
+                out.append(segment_message(msg.value, msg.key, max_bytes=settings.max_message_bytes,
+                                           received_at=msg.timestamp))
+            except Exception as exc:  # noqa: BLE001 - every failure goes to the DLQ
+                out.append(Failure.from_exception(stage, exc))
+        return out
+
+    results = await asyncio.get_running_loop().run_in_executor(None, work)
+    _observe(stage, started, len(events))
+    for event, result in zip(events, results, strict=True):
+        if isinstance(result, Failure):
+            await router.fail(event, result)
+        else:
+            await router.emit(topics.segmented, result.story_id, encode(result), event)
+    await router.flush()
+
+
+async def _enrich_batch(events: Sequence[EventT], topics: Topics, settings: Settings) -> None:
+    stage = "enrich"
+    router = Router(topics, settings, stage)
+    metrics.MESSAGES_IN.labels(stage=stage).inc(len(events))
+    metrics.ENRICH_BATCH_SIZE.observe(len(events))
+    started = time.perf_counter()
+    good: list[tuple[EventT, Segmented]] = []
+    for event in events:
+        try:
+            good.append((event, decode_segmented(event.message.value)))
+        except Exception as exc:  # noqa: BLE001
+            await router.fail(event, Failure.from_exception(stage, exc))
+    if good:
+        items = [seg for _, seg in good]
+        try:
+            enriched = await asyncio.get_running_loop().run_in_executor(
+                None, enrich_batch, items, settings.enrich_batch_size
+            )
+            outputs: list[Enriched | Failure] = list(enriched)
+        except Exception:  # noqa: BLE001 - isolate the story that breaks the batch
+            outputs = [_enrich_one(seg) for seg in items]
+        for (event, _), result in zip(good, outputs, strict=True):
+            if isinstance(result, Failure):
+                await router.fail(event, result)
+            else:
+                await router.emit(topics.enriched, result.segmented.story_id, encode(result), event)
+    _observe(stage, started, len(events))
+    await router.flush()
+
+
+def _enrich_one(seg: Segmented) -> Enriched | Failure:
+    try:
+        return enrich_batch([seg])[0]
+    except Exception as exc:  # noqa: BLE001
+        return Failure.from_exception("enrich", exc)
+
+
+async def _dedup_batch(
+    events: Sequence[EventT], topics: Topics, settings: Settings, state: DedupState
+) -> None:
+    stage = "dedup"
+    router = Router(topics, settings, stage)
+    metrics.MESSAGES_IN.labels(stage=stage).inc(len(events))
+    started = time.perf_counter()
+    for event in events:
+        try:
+            item = decode_enriched(event.message.value)
+            verdict = decide(item, state, now=time.time())
+            record = normalize(item, verdict)
+        except Exception as exc:  # noqa: BLE001
+            await router.fail(event, Failure.from_exception(stage, exc))
+            continue
+        metrics.DEDUP_OUTCOMES.labels(status=verdict.status).inc()
+        await router.emit(topics.stories, record.story_id, encode(record), event)
+        received = item.segmented.received_at
+        if received:
+            metrics.END_TO_END_LATENCY.observe(max(0.0, time.time() - received))
+    _observe(stage, started, len(events))
+    await router.flush()

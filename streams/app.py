@@ -1,0 +1,109 @@
+"""The Faust app, its topics and tables, built from :class:`streams.settings.Settings`.
+
+Every topic carries raw bytes (``value_serializer='raw'``): decoding happens inside the
+agents, so a message that does not decode reaches ``news.dlq`` with its reason instead of
+being logged and skipped by Faust's own decoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.types import TopicT
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams.logs import logging_config
+from streams.settings import Settings
+
+# Room for headers and the record envelope on top of the largest accepted payload.
+_REQUEST_OVERHEAD = 1_048_576
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    raw: TopicT
+    segmented: TopicT
+    enriched: TopicT
+    stories: TopicT
+    dlq: TopicT
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    stories: Any
+    fingerprints: Any
+    urls: Any
+
+
+def create_app(settings: Settings) -> tuple[faust.App, Topics, Tables]:
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store=settings.store,
+        datadir=settings.data_dir,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        key_serializer="raw",
+        value_serializer="raw",
+        web_host=settings.web_host,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        producer_max_request_size=settings.max_message_bytes + _REQUEST_OVERHEAD,
+        consumer_max_fetch_size=settings.max_message_bytes + _REQUEST_OVERHEAD,
+        producer_compression_type="lz4" if _has_lz4() else None,
+        producer_linger_ms=5,
+        broker_commit_every=100,
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=1024,
+        logging_config=logging_config(settings),
+    )
+
+    def topic(name: str, partitions: int) -> TopicT:
+        return app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=partitions,
+        )
+
+    topics = Topics(
+        raw=topic(settings.topic_raw, settings.partitions),
+        segmented=topic(settings.topic_segmented, settings.partitions),
+        enriched=topic(settings.topic_enriched, settings.dedup_partitions),
+        stories=topic(settings.topic_stories, settings.partitions),
+        dlq=topic(settings.topic_dlq, 1),
+    )
+
+    def table(name: str, value_serializer: str) -> Any:
+        return app.Table(
+            name,
+            default=None,
+            partitions=settings.dedup_partitions,
+            key_type=str,
+            key_serializer="json",
+            value_serializer=value_serializer,
+        )
+
+    tables = Tables(
+        stories=table("dedup-stories", "raw"),
+        fingerprints=table("dedup-fingerprints", "json"),
+        urls=table("dedup-urls", "json"),
+    )
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    return app, topics, tables
+
+
+def _has_lz4() -> bool:
+    try:
+        import lz4  # noqa: F401
+    except ImportError:
+        return False
+    return True

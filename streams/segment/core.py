@@ -1,0 +1,140 @@
+"""The ``segment`` entry point: sniff the payload, dispatch, assemble a :class:`Segmented`."""
+
+from __future__ import annotations
+
+import re
+
+from streams.records import Byline, Caption, Comment, Dateline, RawStory, Segmented
+from streams.segment.clean import clean_text, collapse
+from streams.segment.dateline import parse_datetime
+from streams.segment.html import render
+from streams.segment.sniff import sniff
+from streams.segment.text import TextParts, segment_text
+from streams.segment.wire import segment_wire
+
+#: Payloads longer than this are truncated before segmentation (the agent may DLQ them earlier).
+MAX_CHARS = 12_000_000
+_ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def _norm_iso(value: str | None) -> str | None:
+    """Envelope timestamps to the 'YYYY-MM-DDTHH:MM:SSZ' form when readable."""
+    if not value:
+        return None
+    if _ISO_Z.match(value):
+        return value
+    pt = parse_datetime(value.replace("T", " "))
+    if pt is None:
+        return value
+    return pt.iso or value
+
+
+def _published(dateline: Dateline | None, meta: str | None, dates: list[Dateline], raw: RawStory) -> str | None:
+    if dateline is not None and dateline.time:
+        return dateline.time
+    for d in dates:
+        if d.time:
+            return d.time
+    if meta:
+        return meta
+    return _norm_iso(raw.published_at)
+
+
+def _empty(raw: RawStory, kind: str = "empty") -> Segmented:
+    return Segmented(
+        story_id=raw.story_id,
+        source=raw.source,
+        content_kind="empty" if kind == "empty" else "text",
+        fetched_at=raw.fetched_at,
+        published_at=_norm_iso(raw.published_at),
+        headline=collapse(raw.title) if raw.title else None,
+        language_hint=raw.language,
+        has_article=False,
+    )
+
+
+def _assemble(
+    raw: RawStory,
+    kind: str,
+    headline: str | None,
+    dateline: Dateline | None,
+    byline: Byline,
+    body: list[str],
+    captions: list[Caption],
+    comments: list[Comment],
+    published: str | None,
+    lang: str | None,
+) -> Segmented:
+    body = [p for p in body if p.strip()]
+    return Segmented(
+        story_id=raw.story_id,
+        source=raw.source,
+        content_kind="html" if kind == "html" else "wire" if kind == "wire" else "text",
+        fetched_at=raw.fetched_at,
+        published_at=published,
+        headline=headline or (collapse(raw.title) if raw.title else None),
+        dateline=dateline,
+        byline=byline,
+        lead=body[0] if body else None,
+        body=body,
+        captions=captions,
+        comments=comments,
+        language_hint=raw.language or lang,
+        has_article=bool(body),
+    )
+
+
+def _from_text_parts(raw: RawStory, kind: str, p: TextParts, meta_published: str | None, lang: str | None) -> Segmented:
+    return _assemble(
+        raw,
+        kind,
+        p.headline,
+        p.dateline,
+        p.byline,
+        p.body,
+        p.captions,
+        p.comments,
+        _published(p.dateline, meta_published, p.dates, raw),
+        lang,
+    )
+
+
+def _segment(raw: RawStory) -> Segmented:
+    body = raw.body if isinstance(raw.body, str) else ""
+    if len(body) > MAX_CHARS:
+        body = body[:MAX_CHARS]
+    kind = sniff(body, raw.content_type)
+    if kind == "empty":
+        return _empty(raw)
+    if kind == "html":
+        r = render(body)
+        hint = raw.title or r.og_title or r.title
+        if r.h1 and hint is None:
+            hint = r.h1[0]
+        p = segment_text(r.lines, title_hint=hint, hints=r.hints)
+        if p.headline is None and hint:
+            p.headline = hint
+        return _from_text_parts(raw, "html", p, r.published, r.lang)
+    text = clean_text(body)
+    if kind == "wire":
+        w = segment_wire(text, raw.title)
+        return _assemble(
+            raw, "wire", w.headline, w.dateline, w.byline, w.body, [], [],
+            _published(w.dateline, None, [], raw), None,
+        )
+    p = segment_text(text, title_hint=raw.title)
+    return _from_text_parts(raw, "text", p, None, None)
+
+
+def segment(raw: RawStory) -> Segmented:
+    """Split a raw story into headline, dateline, byline, body, captions and comments.
+
+    Never raises for a ``str`` body: an unexpected internal error yields a record with
+    ``has_article=False`` (the caller can still count it).
+    """
+    try:
+        return _segment(raw)
+    except RecursionError:
+        return _empty(raw, "text")
+    except Exception:  # noqa: BLE001 - the stage contract is "never raise"; see docstring
+        return _empty(raw, "text")

@@ -1,0 +1,344 @@
+"""Plain-text page dumps: a rule-based line classifier.
+
+The dump is split into lines; blank lines separate blocks (paragraphs and headings are single-line
+blocks, menus and link lists are multi-line blocks). Each line gets features and a first label
+(caption, credit, dateline, byline, boilerplate, comment marker, candidate text). The article body
+is the best-scoring run of lines (maximum-sum segment: long prose lines score positive, short and
+boilerplate lines negative, comment-section markers break runs). Headline, dateline and byline are
+searched around the body start, captions anywhere near the article, comments after the body.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from streams.records import Byline, Caption, Comment, Dateline
+from streams.segment import byline as bl
+from streams.segment.captions import (
+    CaptionHit,
+    credit_label,
+    is_credit_only,
+    merge_captions,
+    split_embedded_credit,
+)
+from streams.segment.comments import FOOTER_RE, MARKER_RE, POLICY_RE, parse_comments
+from streams.segment.dateline import InlineDateline, inline_dateline, standalone_dateline
+from streams.segment.html import F_CAPTION, F_COMMENT, F_H1, F_HEADING, F_NAV, RenderedLine
+
+_WORD = re.compile(r"\w+")
+_END_PUNCT = re.compile(r"[.!?\"\u201d\u2019')\]:;]\s*$")
+BOILER_RE = re.compile(
+    r"(?i)(?:©|\(c\)\s*(?:19|20)\d\d|\bcopyright\b|all rights reserved|\bcookies?\b.{0,60}\b(?:use|accept|policy|consent)\b"
+    r"|terms (?:of (?:use|service)|and conditions)|privacy (?:policy|statement)"
+    r"|^(?:advertisement|advertising|sponsored(?: links?)?|ad(?:s)?|related(?: \w+)?(?: topics| stories| articles| links| news| content| coverage| items| video)?:?"
+    r"|more (?:news|stories|from|on this|headlines)\b.*|read more\b.*|see also\b.*|share(?: this)?(?: article| story)?:?"
+    r"|e-?mail(?: this)?(?: article| story| to a friend)?|print(?: this)?(?: article| story| page)?|tags?:.*|filed under:?.*"
+    r"|subscribe\b.*|sign (?:up|in)\b.*|log ?in\b.*|register\b.*|click here\b.*|follow us\b.*|top stories|most (?:popular|read|viewed|emailed|e-mailed)\b.*"
+    r"|recommended\b.*|back to top|next (?:page|story|article)\b.*|previous (?:page|story|article)\b.*|print this article email this article"
+    r"|font size:?.*|text size:?.*|story tools|bookmark\b.*|digg this|del\.icio\.us|reprints?\b.*|rss\b.*|home|news|sport|sports|business|world)$)"
+)
+_NAV_SEP = re.compile(r"\s[|\u2022\u00b7\u00bb>]\s")
+
+
+@dataclass(slots=True)
+class Line:
+    idx: int
+    text: str
+    words: int
+    single: bool  # a one-line block (blank line before and after)
+    block_first: bool
+    kind: str = "text"  # text | boiler | caption | credit | byline | marker | date | agency | link
+    good: bool = False
+    link_ratio: float = 0.0
+    flags: int = 0
+
+
+@dataclass(slots=True)
+class TextParts:
+    headline: str | None = None
+    dateline: Dateline | None = None
+    byline: Byline = field(default_factory=Byline)
+    body: list[str] = field(default_factory=list)
+    captions: list[Caption] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    dates: list[Dateline] = field(default_factory=list)  # other date lines seen near the article
+
+
+def _build_lines(raw: list[str], hints: dict[int, RenderedLine] | None) -> list[Line]:
+    out: list[Line] = []
+    n = len(raw)
+    for i, s in enumerate(raw):
+        if not s:
+            continue
+        prev_blank = i == 0 or not raw[i - 1]
+        next_blank = i == n - 1 or not raw[i + 1]
+        ln = Line(idx=i, text=s, words=len(_WORD.findall(s)), single=prev_blank and next_blank, block_first=prev_blank)
+        if hints is not None:
+            h = hints.get(i)
+            if h is not None:
+                ln.link_ratio = h.link_ratio
+                ln.flags = h.flags
+        out.append(ln)
+    return out
+
+
+def _cap_ratio(s: str) -> float:
+    toks = [t for t in s.split() if t[:1].isalpha()]
+    if not toks:
+        return 0.0
+    return sum(1 for t in toks if t[0].isupper()) / len(toks)
+
+
+def _label(lines: list[Line]) -> list[CaptionHit]:
+    hits: list[CaptionHit] = []
+    for k, ln in enumerate(lines):
+        s = ln.text
+        if ln.words <= 12 and MARKER_RE.match(s):
+            ln.kind = "marker"
+            continue
+        if ln.flags & F_CAPTION and ln.words <= 80:
+            emb = split_embedded_credit(s)
+            ln.kind = "caption"
+            if emb is not None:
+                hits.append(CaptionHit(ln.idx, emb[0], emb[1]))
+            elif credit_label(s) is not None or is_credit_only(s):
+                ln.kind = "credit"
+                hits.append(CaptionHit(ln.idx, "", credit_label(s) or s, ln.idx, labelled=True))
+            else:
+                hits.append(CaptionHit(ln.idx, s, None))
+            continue
+        lab = credit_label(s)
+        if lab is not None:
+            ln.kind = "credit"
+            prev = lines[k - 1] if k > 0 else None
+            if prev is not None and prev.kind in ("text", "caption") and 3 <= prev.words <= 80:
+                if prev.kind == "caption" and hits and hits[-1].index == prev.idx:
+                    hits[-1].credit = lab
+                    hits[-1].labelled = True
+                else:
+                    prev.kind = "caption"
+                    hits.append(CaptionHit(prev.idx, prev.text, lab, ln.idx, labelled=True))
+            else:
+                hits.append(CaptionHit(ln.idx, "", lab, ln.idx, labelled=True))
+            continue
+        if ln.words < 120:
+            emb = split_embedded_credit(s)
+            if emb is not None and len(_WORD.findall(emb[0])) >= 3:
+                ln.kind = "caption"
+                hits.append(CaptionHit(ln.idx, emb[0], emb[1]))
+                continue
+        if ln.words <= 10 and is_credit_only(s):
+            ln.kind = "credit"
+            hits.append(CaptionHit(ln.idx, "", s))
+            continue
+        if ln.words <= 40 and (bl.is_credit_line(s) or (ln.words <= 14 and bl.parse_by_line(s) is not None)):
+            ln.kind = "byline"
+            continue
+        if ln.words <= 6 and bl.agency_line(s):
+            ln.kind = "agency"
+            continue
+        if ln.words <= 16 and standalone_dateline(s) is not None:
+            ln.kind = "date"
+            continue
+        if (ln.words < 60 and (BOILER_RE.search(s) or POLICY_RE.search(s))) or len(_NAV_SEP.findall(s)) >= 2:
+            ln.kind = "boiler"
+            continue
+        if ln.link_ratio >= 0.5 and not ln.flags & F_COMMENT:
+            ln.kind = "link"
+            continue
+        ends = bool(_END_PUNCT.search(s))
+        ln.good = (ln.words >= 10 and ends and _cap_ratio(s) < 0.7) or (ln.words >= 25 and _cap_ratio(s) < 0.6)
+        if ln.flags & (F_NAV | F_COMMENT) and ln.words < 30:
+            ln.good = False
+    return hits
+
+
+def _weight(ln: Line) -> float:
+    if ln.kind in ("caption", "credit", "byline", "date", "agency"):
+        return 0.0
+    if ln.kind == "marker":
+        return float("-inf")
+    if ln.kind == "boiler":
+        return -12.0
+    if ln.kind == "link":
+        return -4.0 - 0.25 * min(ln.words, 20)
+    if ln.flags & F_COMMENT:
+        return -3.0 - 0.5 * ln.words
+    if ln.flags & F_NAV and not ln.good:
+        return -5.0 - 0.25 * min(ln.words, 20)
+    if ln.good:
+        return float(min(ln.words, 80))
+    if ln.single and ln.words >= 4 and _END_PUNCT.search(ln.text):
+        return 0.0
+    if ln.single:
+        return -3.0 - 0.25 * ln.words
+    return -4.0 - 0.25 * min(ln.words, 20)
+
+
+def _best_run(lines: list[Line], lo: int, hi: int) -> tuple[float, int, int]:
+    best = (0.0, -1, -1)
+    cur = 0.0
+    start = lo
+    for k in range(lo, hi):
+        w = _weight(lines[k])
+        if w == float("-inf"):
+            cur, start = 0.0, k + 1
+            continue
+        if cur <= 0:
+            cur, start = 0.0, k
+        cur += w
+        if cur > best[0]:
+            best = (cur, start, k)
+    return best
+
+
+def _choose_region(lines: list[Line]) -> tuple[int, int] | None:
+    """Indices (into lines) of the first and last line of the article run."""
+    score, a, b = _best_run(lines, 0, len(lines))
+    if a < 0:
+        return None
+    # A long comment thread can outscore the article: prefer a good run before the first
+    # comment marker that precedes the winner.
+    markers = [k for k in range(a) if lines[k].kind == "marker"]
+    for m in markers:
+        s2, a2, b2 = _best_run(lines, 0, m)
+        if a2 >= 0 and s2 >= max(40.0, 0.2 * score):
+            return a2, b2
+    return a, b
+
+
+def _headline(lines: list[Line], start: int, title_hint: str | None) -> int | None:
+    best: tuple[float, int] | None = None
+    hint = " ".join(title_hint.casefold().split()) if title_hint else None
+    lo = max(0, start - 40)
+    for k in range(start - 1, lo - 1, -1):
+        ln = lines[k]
+        if ln.kind not in ("text", "link") or ln.good and ln.words > 30:
+            continue
+        if not 3 <= ln.words <= 30 or ln.text.endswith((":", ",")):
+            continue
+        dist = start - k
+        score = 2.0 - 0.12 * dist
+        if ln.flags & F_H1:
+            score += 3.0
+        elif ln.flags & F_HEADING:
+            score += 1.0
+        if ln.flags & F_NAV or ln.link_ratio > 0.5:
+            score -= 2.0
+        if ln.single:
+            score += 2.0
+        elif ln.block_first:
+            score += 0.5
+        if ln.text.endswith(".") and ln.words > 12:
+            score -= 1.5
+        if hint is not None:
+            t = " ".join(ln.text.casefold().split())
+            if t in hint:
+                score += 4.0 + 2.0 * len(t) / max(1, len(hint))
+            else:
+                r = SequenceMatcher(None, t, hint).ratio()
+                score += 4.0 * r if r > 0.5 else 0.0
+        if best is None or score > best[0]:
+            best = (score, k)
+    return best[1] if best is not None else None
+
+
+def segment_text(
+    text: str | list[str], title_hint: str | None = None, hints: dict[int, RenderedLine] | None = None
+) -> TextParts:
+    """Segment a cleaned plain-text page dump (see :func:`streams.segment.clean.clean_text`).
+
+    ``text`` may be given as lines; ``hints`` (raw line index -> HTML evidence) come from
+    :func:`streams.segment.html.render`.
+    """
+    parts = TextParts()
+    lines = _build_lines(text.split("\n") if isinstance(text, str) else text, hints)
+    if not lines:
+        return parts
+    hits = _label(lines)
+    region = _choose_region(lines)
+    if region is None:
+        parts.captions = merge_captions(hits)
+        return parts
+    a, b = region
+    # Trim non-prose edges.
+    while a < b and not lines[a].good:
+        a += 1
+    while b > a and not lines[b].good:
+        b -= 1
+
+    body_idx: list[int] = []
+    for k in range(a, b + 1):
+        ln = lines[k]
+        if ln.kind != "text":
+            continue
+        if ln.good or (ln.single and ln.words >= 1) or (ln.words >= 6 and _END_PUNCT.search(ln.text)):
+            body_idx.append(k)
+    # A credit line right after the body ("(Writing by X, Editing by Y)").
+    byline = Byline()
+    for k in range(max(0, a - 12), min(len(lines), b + 6)):
+        ln = lines[k]
+        if ln.kind == "byline":
+            s = ln.text
+            got = bl.parse_credit_line(s) if bl.is_credit_line(s) else bl.parse_by_line(s)
+            if got is not None:
+                byline = bl.merge(byline, got)
+        elif ln.kind == "agency" and a - 12 <= k <= b + 3:
+            byline = bl.merge(byline, Byline(agency=bl.agency_line(ln.text)))
+
+    h = _headline(lines, a, title_hint)
+    if h is not None:
+        parts.headline = lines[h].text
+    # Dateline: a standalone line between headline and body, else the body's inline dateline.
+    d_lo = h + 1 if h is not None else max(0, a - 8)
+    standalone: Dateline | None = None
+    for k in range(d_lo, min(a + 3, len(lines))):
+        if lines[k].kind == "date":
+            dl = standalone_dateline(lines[k].text)
+            if dl is not None:
+                if standalone is None or (standalone.place is None and dl.place is not None):
+                    standalone = dl
+                parts.dates.append(dl)
+    body = [lines[k].text for k in body_idx]
+    inline: InlineDateline | None = inline_dateline(body[0]) if body else None
+    if inline is not None and inline.agency:
+        byline = bl.merge(byline, Byline(agency=bl.canonical_agency(inline.agency) or inline.agency))
+    if standalone is not None:
+        if standalone.place is None and inline is not None and inline.place is not None:
+            standalone = Dateline(place=inline.place, text=standalone.text, time=standalone.time)
+        parts.dateline = standalone
+    elif inline is not None:
+        parts.dateline = Dateline(place=inline.place, text=inline.text, time=None)
+    parts.body = body
+    parts.byline = byline
+
+    # Captions near the article (not in far-away teaser lists), in order, deduplicated.
+    c_lo = lines[h].idx if h is not None else lines[max(0, a - 15)].idx
+    c_hi = lines[min(len(lines) - 1, b + 10)].idx
+    parts.captions = merge_captions([c for c in hits if c_lo <= c.index <= c_hi])
+
+    # Comments: the first marker after the body.
+    m = next((k for k in range(b + 1, len(lines)) if lines[k].kind == "marker"), None)
+    if m is None:
+        m = next((k - 1 for k in range(b + 1, len(lines)) if lines[k].flags & F_COMMENT), None)
+    if m is not None:
+        sec: list[str] = []
+        short_run = 0
+        for k in range(m + 1, len(lines)):
+            ln = lines[k]
+            s = ln.text
+            if FOOTER_RE.match(s) and not ln.good:
+                if sec:
+                    break
+                continue
+            if ln.kind == "marker":
+                continue
+            short_run = short_run + 1 if (ln.words <= 3 and not ln.single and not ln.good) else 0
+            if short_run >= 6:
+                sec = sec[:-5]
+                break
+            sec.append(s)
+        parts.comments = parse_comments(sec)
+    return parts
