@@ -110,7 +110,7 @@ def register_agents(app: faust.App, topics: Topics, tables: Tables, settings: Se
         state = DedupState(stories=tables.stories, fingerprints=tables.fingerprints,
                            urls=tables.urls)
         async for events in stream.take_events(64, within=0.05):
-            await _dedup_batch(events, topics, settings, state)
+            await _dedup_batch(events, topics, settings, state, stream)
 
 
 async def _segment_batch(events: Sequence[EventT], topics: Topics, settings: Settings) -> None:
@@ -178,13 +178,17 @@ def _enrich_one(seg: Segmented) -> Enriched | Failure:
 
 
 async def _dedup_batch(
-    events: Sequence[EventT], topics: Topics, settings: Settings, state: DedupState
+    events: Sequence[EventT], topics: Topics, settings: Settings, state: DedupState,
+    stream: faust.StreamT[bytes],
 ) -> None:
     stage = "dedup"
     router = Router(topics, settings, stage)
     metrics.MESSAGES_IN.labels(stage=stage).inc(len(events))
     started = time.perf_counter()
     for event in events:
+        # Table writes go to the changelog partition of the event being processed: tell
+        # Faust which one that is (take_events does not set it).
+        stream._set_current_event(event)  # type: ignore[attr-defined]
         try:
             item = decode_enriched(event.message.value)
             verdict = decide(item, state, now=time.time())

@@ -78,20 +78,20 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics, Tables]:
         dlq=topic(settings.topic_dlq, 1),
     )
 
-    def table(name: str, value_serializer: str) -> Any:
+    def table(name: str) -> Any:
+        # Keys are str, values raw bytes (the app's "raw" serializers) on a RocksDB store.
         return app.Table(
             name,
             default=None,
             partitions=settings.dedup_partitions,
             key_type=str,
-            key_serializer="json",
-            value_serializer=value_serializer,
+            value_type=bytes,
         )
 
     tables = Tables(
-        stories=table("dedup-stories", "raw"),
-        fingerprints=table("dedup-fingerprints", "json"),
-        urls=table("dedup-urls", "json"),
+        stories=table("dedup-stories"),
+        fingerprints=table("dedup-fingerprints"),
+        urls=table("dedup-urls"),
     )
 
     @app.page("/metrics")

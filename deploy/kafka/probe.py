@@ -14,6 +14,7 @@ broker that is still loading metadata) does not pass.
 Usage: probe.py [--bootstrap 127.0.0.1:9092] [--timeout 5] [-v]
 Exit status: 0 ready, 1 not ready / not reachable, 2 usage error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,7 @@ import socket
 import struct
 import sys
 import time
+from typing import Any
 
 API_METADATA = 3
 API_VERSIONS = 18
@@ -58,7 +60,7 @@ class _Reader:
     def __init__(self, data: bytes) -> None:
         self.data, self.pos = data, 0
 
-    def take(self, fmt: str):
+    def take(self, fmt: str) -> Any:
         vals = struct.unpack_from(fmt, self.data, self.pos)
         self.pos += struct.calcsize(fmt)
         return vals if len(vals) > 1 else vals[0]
@@ -72,7 +74,7 @@ class _Reader:
         return s
 
 
-def probe(host: str, port: int, timeout: float) -> dict:
+def probe(host: str, port: int, timeout: float) -> dict[str, Any]:
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
         # 1. ApiVersions v0 (empty body)

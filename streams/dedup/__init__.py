@@ -4,8 +4,8 @@ The state is three mappings (Faust tables on RocksDB in the worker, dicts in
 ``newsflow process``):
 
 ``stories``       story_id -> ``SeenStory`` (its fingerprint and the verdict it got)
-``fingerprints``  exact fingerprint -> story_id of the first story with that content
-``urls``          canonical URL -> story_id of the first story at that URL
+``fingerprints``  exact fingerprint -> story_id (UTF-8) of the first story with that content
+``urls``          canonical URL -> story_id (UTF-8) of the first story at that URL
 
 Rules, in order:
 1. same story_id, same content: a replay; the stored verdict is returned unchanged.
@@ -40,8 +40,8 @@ _SEEN_DECODER = msgspec.json.Decoder(SeenStory)
 @dataclass(slots=True)
 class DedupState:
     stories: MutableMapping[str, bytes]
-    fingerprints: MutableMapping[str, str]
-    urls: MutableMapping[str, str]
+    fingerprints: MutableMapping[str, bytes]
+    urls: MutableMapping[str, bytes]
 
     @classmethod
     def in_memory(cls) -> DedupState:
@@ -53,6 +53,14 @@ class DedupState:
 
     def remember(self, story_id: str, seen: SeenStory) -> None:
         self.stories[story_id] = _SEEN_ENCODER.encode(seen)
+
+    def first_with_fingerprint(self, fingerprint: str) -> str | None:
+        raw = self.fingerprints.get(fingerprint)
+        return None if raw is None else raw.decode()
+
+    def first_at_url(self, url_key: str) -> str | None:
+        raw = self.urls.get(url_key)
+        return None if raw is None else raw.decode()
 
 
 def _canonical_of(state: DedupState, story_id: str) -> str:
@@ -78,16 +86,16 @@ def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
         )
 
     verdict: Dedup
-    first_at_url = state.urls.get(url_key) if url_key else None
+    first_at_url = state.first_at_url(url_key) if url_key else None
+    first_same = state.first_with_fingerprint(fingerprint)
     if previous is not None:
         verdict = Dedup(status="update", canonical_id=previous.canonical_id or story_id,
                         similarity=0.0)
     elif first_at_url is not None and first_at_url != story_id:
         verdict = Dedup(status="update", canonical_id=_canonical_of(state, first_at_url),
                         similarity=0.0)
-    elif fingerprint in state.fingerprints and state.fingerprints[fingerprint] != story_id:
-        verdict = Dedup(status="duplicate",
-                        canonical_id=_canonical_of(state, state.fingerprints[fingerprint]),
+    elif first_same is not None and first_same != story_id:
+        verdict = Dedup(status="duplicate", canonical_id=_canonical_of(state, first_same),
                         similarity=1.0)
     else:
         verdict = Dedup(status="original", canonical_id=story_id, similarity=0.0)
@@ -95,8 +103,8 @@ def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
     state.remember(story_id, SeenStory(fingerprint=fingerprint, status=verdict.status,
                                        canonical_id=verdict.canonical_id,
                                        similarity=verdict.similarity, seen_at=now))
-    if fingerprint not in state.fingerprints:
-        state.fingerprints[fingerprint] = story_id
-    if url_key and url_key not in state.urls:
-        state.urls[url_key] = story_id
+    if first_same is None:
+        state.fingerprints[fingerprint] = story_id.encode()
+    if url_key and first_at_url is None:
+        state.urls[url_key] = story_id.encode()
     return verdict

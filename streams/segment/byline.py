@@ -13,17 +13,44 @@ from streams.records import Byline
 
 #: Agency spellings -> canonical name.
 AGENCIES: dict[str, str] = {
-    "reuters": "Reuters", "reuter": "Reuters", "thomson reuters": "Reuters",
-    "ap": "AP", "the associated press": "AP", "associated press": "AP",
-    "afp": "AFP", "agence france-presse": "AFP", "agence france presse": "AFP",
-    "upi": "UPI", "united press international": "UPI",
-    "bloomberg": "Bloomberg", "bloomberg news": "Bloomberg",
-    "dpa": "dpa", "xinhua": "Xinhua", "aap": "AAP", "australian associated press": "AAP",
-    "pa": "PA", "press association": "PA", "cp": "CP", "the canadian press": "CP", "canadian press": "CP",
-    "pti": "PTI", "press trust of india": "PTI", "ians": "IANS", "ani": "ANI",
-    "kyodo": "Kyodo", "kyodo news": "Kyodo", "yonhap": "Yonhap", "ansa": "ANSA", "efe": "EFE",
-    "interfax": "Interfax", "tass": "TASS", "itar-tass": "TASS", "ria novosti": "RIA Novosti",
-    "canwest news service": "CanWest News Service", "nzpa": "NZPA", "sapa": "SAPA",
+    "reuters": "Reuters",
+    "reuter": "Reuters",
+    "thomson reuters": "Reuters",
+    "ap": "AP",
+    "the associated press": "AP",
+    "associated press": "AP",
+    "afp": "AFP",
+    "agence france-presse": "AFP",
+    "agence france presse": "AFP",
+    "upi": "UPI",
+    "united press international": "UPI",
+    "bloomberg": "Bloomberg",
+    "bloomberg news": "Bloomberg",
+    "dpa": "dpa",
+    "xinhua": "Xinhua",
+    "aap": "AAP",
+    "australian associated press": "AAP",
+    "pa": "PA",
+    "press association": "PA",
+    "cp": "CP",
+    "the canadian press": "CP",
+    "canadian press": "CP",
+    "pti": "PTI",
+    "press trust of india": "PTI",
+    "ians": "IANS",
+    "ani": "ANI",
+    "kyodo": "Kyodo",
+    "kyodo news": "Kyodo",
+    "yonhap": "Yonhap",
+    "ansa": "ANSA",
+    "efe": "EFE",
+    "interfax": "Interfax",
+    "tass": "TASS",
+    "itar-tass": "TASS",
+    "ria novosti": "RIA Novosti",
+    "canwest news service": "CanWest News Service",
+    "nzpa": "NZPA",
+    "sapa": "SAPA",
 }
 
 _ROLE_AUTHOR = r"(?:additional\s+)?(?:writing|written|reporting|reported|compiled|story|text)"
@@ -31,12 +58,16 @@ _ROLE_EDITOR = r"(?:editing|edited)"
 _ROLE_SPLIT = re.compile(
     r"(?i)(?:^|[;,.]\s*|\band\s+)(?=(?:" + _ROLE_AUTHOR + "|" + _ROLE_EDITOR + r")\s+by\b)"
 )
-_ROLE_RE = re.compile(r"(?i)^\s*(?P<role>" + _ROLE_AUTHOR + "|" + _ROLE_EDITOR + r")\s+by\s*:?\s*(?P<names>.+)$")
+_ROLE_RE = re.compile(
+    r"(?i)^\s*(?P<role>" + _ROLE_AUTHOR + "|" + _ROLE_EDITOR + r")\s+by\s*:?\s*(?P<names>.+)$"
+)
 _CREDIT_LINE = re.compile(
     r"(?i)^\(?\s*(?:" + _ROLE_AUTHOR + "|" + _ROLE_EDITOR + r")\s+by\s+[^()]{2,300}\)?\.?$"
 )
 _BY_LINE = re.compile(r"^(?:[Bb]y|BY)\s*:?\s+(?P<rest>\S.{0,150})$")
-_NAME_TOKEN = re.compile(r"^(?:[A-Z][\w'\u2019.\-]*|(?:van|von|de|da|der|del|la|le|bin|al|el|di|du|dos|y)|[A-Z]\.)$")
+_NAME_TOKEN = re.compile(
+    r"^(?:[A-Z][\w'\u2019.\-]*|(?:van|von|de|da|der|del|la|le|bin|al|el|di|du|dos|y)|[A-Z]\.)$"
+)
 _IN_PLACE = re.compile(r"\s+(?:in|from|at)\s+[A-Z].*$")
 _NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b|;)\s*")
 _TITLE_WORDS = re.compile(

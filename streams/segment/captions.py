@@ -16,12 +16,16 @@ LABEL_RE = re.compile(
     r"[:\-\u2013\u2014]\s*(?P<credit>\S.{1,120})$",
     re.I,
 )
-_EMBEDDED_SLASH = re.compile(r"(?:^|\s)(?P<credit>" + _AGENCY_CREDIT + r"(?:\s*/\s*[^/\n]{2,60}){1,5})\s*\.?\s*$")
+_EMBEDDED_SLASH = re.compile(
+    r"(?:^|\s)(?P<credit>" + _AGENCY_CREDIT + r"(?:\s*/\s*[^/\n]{2,60}){1,5})\s*\.?\s*$"
+)
 _EMBEDDED_PAREN = re.compile(
     r"\s*(?P<credit>\((?:[^()]{0,60}(?:\bPhotos?\b|\bPicture\b|Getty Images|/AP\b|/AFP\b|/Reuters\b|\bAP\b|"
     r"\bAFP\b|\bEPA\b|\bReuters\b)[^()]{0,60})\)(?:\s*\([^()]{1,60}\))?)\s*\.?\s*$"
 )
-_CREDIT_ONLY = re.compile(r"^(?:[A-Z][\w.'\- ]{1,40}\s*/\s*)?" + _AGENCY_CREDIT + r"(?:\s*/\s*[^/]{2,60}){0,4}$")
+_CREDIT_ONLY = re.compile(
+    r"^(?:[A-Z][\w.'\- ]{1,40}\s*/\s*)?" + _AGENCY_CREDIT + r"(?:\s*/\s*[^/]{2,60}){0,4}$"
+)
 
 
 @dataclass(slots=True)

@@ -50,13 +50,26 @@ def clean_line(line: str) -> str:
     return _SPACES.sub(" ", line).strip()
 
 
-def clean_text(text: str) -> str:
-    """Normalize a whole text payload; keeps line structure (blank lines preserved)."""
+def clean_text(text: str, strip_lines: bool = True) -> str:
+    """Normalize a whole text payload; keeps line structure (blank lines preserved).
+
+    With ``strip_lines=False`` leading indentation is kept (wire copy marks paragraphs by it).
+    """
     text = normalize_newlines(text)
     text = _CTRL.sub("", text)
     text = unescape_entities(text)
     text = fix_mojibake(text)
-    return "\n".join(clean_line(line) for line in text.split("\n"))
+    if strip_lines:
+        return "\n".join(clean_line(line) for line in text.split("\n"))
+    out = []
+    for line in text.split("\n"):
+        body = line.lstrip()
+        out.append(
+            line[: len(line) - len(body)].replace("\t", "    ") + _SPACES.sub(" ", body).rstrip()
+            if body
+            else ""
+        )
+    return "\n".join(out)
 
 
 def collapse(text: str) -> str:

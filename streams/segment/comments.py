@@ -30,13 +30,19 @@ _ACTION_RE = re.compile(
     r"offensive\?.*|\d+\s+(?:people\s+)?(?:recommend\w*|likes?|points?)|like|dislike|agree|disagree|"
     r"rate\s+this|\+\d+|-\d+|\d+)(?:\s*[\])|.])?$"
 )
-_WROTE_RE = re.compile(r"^(?P<a>[^\s].{0,60}?)\s+(?:wrote|writes|said|says)\s*(?:on\s+(?P<d>.+?))?\s*[:.]?$", re.I)
+_WROTE_RE = re.compile(
+    r"^(?P<a>[^\s].{0,60}?)\s+(?:wrote|writes|said|says)\s*(?:on\s+(?P<d>.+?))?\s*[:.]?$", re.I
+)
 _POSTED_BY = re.compile(
     r"(?i)^(?:\#?\d+[.)]?\s*)?(?:posted|submitted|written|comment(?:ed)?)?\s*by\s*:?\s*(?P<a>[^|]{1,60}?)"
     r"(?:\s*(?:\bon\b|\bat\b|\||\u2014|--|-|,)\s*(?P<d>.*\d.*))?\s*$"
 )
-_NAME_DATE = re.compile(r"^(?:\#?\d+[.)]?\s*)?(?P<a>[^|\u2014]{1,50}?)\s*(?:\||\u2014|--| - )\s*(?P<d>.*\d.*)$")
-_DATE_THEN_NAME = re.compile(r"^(?:\#?\d+\s*(?:\u2014|--|-|\.)?\s*)?(?P<d>.*\d.*?)\s*(?:\u2014|--| - |\|)\s*(?P<a>[^\d|]{1,50})$")
+_NAME_DATE = re.compile(
+    r"^(?:\#?\d+[.)]?\s*)?(?P<a>[^|\u2014]{1,50}?)\s*(?:\||\u2014|--| - )\s*(?P<d>.*\d.*)$"
+)
+_DATE_THEN_NAME = re.compile(
+    r"^(?:\#?\d+\s*(?:\u2014|--|-|\.)?\s*)?(?P<d>.*\d.*?)\s*(?:\u2014|--| - |\|)\s*(?P<a>[^\d|]{1,50})$"
+)
 FOOTER_RE = re.compile(
     r"(?i)^(?:©|\(c\)|copyright\b|all rights reserved|terms of (?:use|service)|privacy policy|"
     r"name\s*:|e-?mail(?:\s+address)?\s*:|your (?:name|e-?mail|comment)s?\s*:?|"
@@ -62,7 +68,11 @@ def _clean_author(a: str) -> str | None:
 
 def _time_of(text: str) -> tuple[str | None, bool]:
     """(UTC ISO or None, looks-like-a-date)."""
-    t = re.sub(r"(?i)\s*(?:--|-|\||\u2014)?\s*(?:report\s+(?:as\s+)?abuse|reply|permalink|recommend\w*).*$", "", text)
+    t = re.sub(
+        r"(?i)\s*(?:--|-|\||\u2014)?\s*(?:report\s+(?:as\s+)?abuse|reply|permalink|recommend\w*).*$",
+        "",
+        text,
+    )
     pt = parse_datetime(t)
     if pt is None:
         return None, bool(MONTH_RE.search(t) and re.search(r"\d", t))
@@ -84,7 +94,9 @@ def _meta(line: str) -> tuple[str, str | None, str | None]:
             iso, is_date = _time_of(m.group("d") or "")
             if m.group("d") is None or is_date:
                 return "author", _clean_author(m.group("a")), iso
-        if is_date_line(s) or (_ACTION_RE.match(re.sub(r"^.*?(?:--|\|)\s*", "", s)) and MONTH_RE.search(s)):
+        if is_date_line(s) or (
+            _ACTION_RE.match(re.sub(r"^.*?(?:--|\|)\s*", "", s)) and MONTH_RE.search(s)
+        ):
             iso, is_date = _time_of(s)
             if is_date:
                 return "date", None, iso

@@ -29,7 +29,9 @@ def _norm_iso(value: str | None) -> str | None:
     return pt.iso or value
 
 
-def _published(dateline: Dateline | None, meta: str | None, dates: list[Dateline], raw: RawStory) -> str | None:
+def _published(
+    dateline: Dateline | None, meta: str | None, dates: list[Dateline], raw: RawStory
+) -> str | None:
     if dateline is not None and dateline.time:
         return dateline.time
     for d in dates:
@@ -84,7 +86,9 @@ def _assemble(
     )
 
 
-def _from_text_parts(raw: RawStory, kind: str, p: TextParts, meta_published: str | None, lang: str | None) -> Segmented:
+def _from_text_parts(
+    raw: RawStory, kind: str, p: TextParts, meta_published: str | None, lang: str | None
+) -> Segmented:
     return _assemble(
         raw,
         kind,
@@ -115,14 +119,21 @@ def _segment(raw: RawStory) -> Segmented:
         if p.headline is None and hint:
             p.headline = hint
         return _from_text_parts(raw, "html", p, r.published, r.lang)
-    text = clean_text(body)
     if kind == "wire":
-        w = segment_wire(text, raw.title)
+        w = segment_wire(clean_text(body, strip_lines=False), raw.title)
         return _assemble(
-            raw, "wire", w.headline, w.dateline, w.byline, w.body, [], [],
-            _published(w.dateline, None, [], raw), None,
+            raw,
+            "wire",
+            w.headline,
+            w.dateline,
+            w.byline,
+            w.body,
+            [],
+            [],
+            _published(w.dateline, None, [], raw),
+            None,
         )
-    p = segment_text(text, title_hint=raw.title)
+    p = segment_text(clean_text(body), title_hint=raw.title)
     return _from_text_parts(raw, "text", p, None, None)
 
 
@@ -136,5 +147,5 @@ def segment(raw: RawStory) -> Segmented:
         return _segment(raw)
     except RecursionError:
         return _empty(raw, "text")
-    except Exception:  # noqa: BLE001 - the stage contract is "never raise"; see docstring
+    except Exception:
         return _empty(raw, "text")

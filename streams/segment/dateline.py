@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as _dparser
@@ -25,26 +26,59 @@ _H = 3600
 
 #: Fixed-offset zone abbreviations (seconds east of UTC).
 TZ_OFFSETS: dict[str, int] = {
-    "UTC": 0, "GMT": 0, "UT": 0, "Z": 0, "WET": 0,
+    "UTC": 0,
+    "GMT": 0,
+    "UT": 0,
+    "Z": 0,
+    "WET": 0,
     "BST": 1 * _H,  # British Summer Time (not Bangladesh)
     "IST": 5 * _H + 1800,  # India Standard Time (not Irish/Israel): the common reading in news
-    "CET": 1 * _H, "MET": 1 * _H, "WEST": 1 * _H, "WAT": 1 * _H,
-    "CEST": 2 * _H, "MEST": 2 * _H, "EET": 2 * _H, "SAST": 2 * _H, "CAT": 2 * _H,
-    "EEST": 3 * _H, "MSK": 3 * _H, "EAT": 3 * _H, "AST": -4 * _H,  # Atlantic Standard Time
-    "ADT": -3 * _H, "NST": -3 * _H - 1800, "NDT": -2 * _H - 1800,
-    "EST": -5 * _H, "EDT": -4 * _H,
+    "CET": 1 * _H,
+    "MET": 1 * _H,
+    "WEST": 1 * _H,
+    "WAT": 1 * _H,
+    "CEST": 2 * _H,
+    "MEST": 2 * _H,
+    "EET": 2 * _H,
+    "SAST": 2 * _H,
+    "CAT": 2 * _H,
+    "EEST": 3 * _H,
+    "MSK": 3 * _H,
+    "EAT": 3 * _H,
+    "AST": -4 * _H,  # Atlantic Standard Time
+    "ADT": -3 * _H,
+    "NST": -3 * _H - 1800,
+    "NDT": -2 * _H - 1800,
+    "EST": -5 * _H,
+    "EDT": -4 * _H,
     "CST": -6 * _H,  # US Central (not China Standard Time)
     "CDT": -5 * _H,
-    "MST": -7 * _H, "MDT": -6 * _H,
-    "PST": -8 * _H, "PDT": -7 * _H,
-    "AKST": -9 * _H, "AKDT": -8 * _H, "HST": -10 * _H,
-    "BRT": -3 * _H, "ART": -3 * _H,
-    "PKT": 5 * _H, "NPT": 5 * _H + 2700, "ICT": 7 * _H, "WIB": 7 * _H,
-    "HKT": 8 * _H, "SGT": 8 * _H, "PHT": 8 * _H, "AWST": 8 * _H, "MYT": 8 * _H,
-    "JST": 9 * _H, "KST": 9 * _H,
-    "ACST": 9 * _H + 1800, "ACDT": 10 * _H + 1800,
-    "AEST": 10 * _H, "AEDT": 11 * _H,
-    "NZST": 12 * _H, "NZDT": 13 * _H,
+    "MST": -7 * _H,
+    "MDT": -6 * _H,
+    "PST": -8 * _H,
+    "PDT": -7 * _H,
+    "AKST": -9 * _H,
+    "AKDT": -8 * _H,
+    "HST": -10 * _H,
+    "BRT": -3 * _H,
+    "ART": -3 * _H,
+    "PKT": 5 * _H,
+    "NPT": 5 * _H + 2700,
+    "ICT": 7 * _H,
+    "WIB": 7 * _H,
+    "HKT": 8 * _H,
+    "SGT": 8 * _H,
+    "PHT": 8 * _H,
+    "AWST": 8 * _H,
+    "MYT": 8 * _H,
+    "JST": 9 * _H,
+    "KST": 9 * _H,
+    "ACST": 9 * _H + 1800,
+    "ACDT": 10 * _H + 1800,
+    "AEST": 10 * _H,
+    "AEDT": 11 * _H,
+    "NZST": 12 * _H,
+    "NZDT": 13 * _H,
 }
 
 #: Generic (DST-dependent) zone names resolved through the tz database at the given date.
@@ -66,7 +100,9 @@ _WEEKDAYS = (
     r"Sat(?:urday)?|Sun(?:day)?)\.?"
 )
 MONTH_RE = re.compile(r"\b" + _MONTHS + r"(?![a-z])", re.I)
-_TIME_RE = re.compile(r"\b\d{1,2}(?:[:.]\d{2}(?:[:.]\d{2})?\s*(?:[ap]\.?\s?m\b\.?)?|\s*[ap]\.?\s?m\b\.?)", re.I)
+_TIME_RE = re.compile(
+    r"\b\d{1,2}(?:[:.]\d{2}(?:[:.]\d{2})?\s*(?:[ap]\.?\s?m\b\.?)?|\s*[ap]\.?\s?m\b\.?)", re.I
+)
 _ZONE_TOKEN = re.compile(r"(?<![A-Za-z])([A-Z]{1,5})(?![A-Za-z])")
 _OFFSET_RE = re.compile(r"(?:GMT|UTC)\s*[+-]\s*\d{1,2}(?::?\d{2})?|(?<=\d)\s*[+-]\d{2}:?\d{2}\b")
 _NUMERIC_DATE = re.compile(r"\b(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4})\b")
@@ -78,7 +114,11 @@ _WORDY_DATE = re.compile(
 # Words allowed in a line that is "just a date": labels, weekdays, months, zones, connectors.
 _DATE_FILLER = re.compile(
     r"\b(?:posted|updated|published|last|edited|modified|created|date|filed|on|at|by|am|pm|a\.m|p\.m|"
-    r"the|of|local|time|hrs?|gmt|utc|[A-Z]{2,5})\b|" + _WEEKDAYS + "|" + _MONTHS + r"|\d+(?:st|nd|rd|th)?|[^\w]+",
+    r"the|of|local|time|hrs?|gmt|utc|[A-Z]{2,5})\b|"
+    + _WEEKDAYS
+    + "|"
+    + _MONTHS
+    + r"|\d+(?:st|nd|rd|th)?|[^\w]+",
     re.I,
 )
 _NOT_ZONES = {"AM", "PM", "A", "P", "M", "AD", "BC", "I", "ON", "AT"}
@@ -114,9 +154,10 @@ _DEFAULT_B = datetime(1908, 2, 2, 1, 1, 1)
 
 
 def _to_utc_iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@lru_cache(maxsize=4096)
 def parse_datetime(text: str) -> ParsedTime | None:
     """Parse a free-form date/time like ``Tue Jan 21, 2014 8:16am EST``.
 
@@ -148,7 +189,9 @@ def parse_datetime(text: str) -> ParsedTime | None:
     date = f"{a.year:04d}-{a.month:02d}-{a.day:02d}"
     iso: str | None = None
     if has_time:
-        naive = a.replace(tzinfo=None, second=a.second if a.second == b.second else 0, microsecond=0)
+        naive = a.replace(
+            tzinfo=None, second=a.second if a.second == b.second else 0, microsecond=0
+        )
         if a.tzinfo is not None and zone is not None and zone_known and zone not in TZ_OFFSETS:
             iso = _to_utc_iso(a)  # numeric offset parsed by dateutil
         elif zone is not None and zone_known:
@@ -188,23 +231,54 @@ def is_date_line(line: str) -> bool:
 _UPPER_WORD = r"[A-Z][A-Z.'\u2019\-]+"
 _PLACE = _UPPER_WORD + r"(?:[ /]" + _UPPER_WORD + r"){0,3}"
 _STATE = r"(?:,\s*[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+)?)"
-_AGENCY_TAG = r"\((?P<agency>[A-Z][A-Za-z .&'\-]{0,40}?)\)"
+_AGENCY_TAG = r"\((?P<agency>[A-Za-z][A-Za-z .&'\-]{0,40}?)\)"
 _DASH = r"(?:--|[-\u2013\u2014])"
 
 _STANDALONE_RE = re.compile(r"^(?P<place>" + _PLACE + _STATE + r"?),?\s+(?P<when>.+)$")
 _INLINE_RE = re.compile(
     r"^(?P<head>(?P<place>" + _PLACE + r"|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?(?=,?\s*\())"
     r"(?P<state>" + _STATE + r")?"
-    r"(?:,\s*(?P<date>" + _MONTHS + r"\s+\d{1,2}(?:,\s*\d{4})?|\d{1,2}\s+" + _MONTHS + r"(?:\s+\d{4})?))?"
+    r"(?:,\s*(?P<date>"
+    + _MONTHS
+    + r"\s+\d{1,2}(?:,\s*\d{4})?|\d{1,2}\s+"
+    + _MONTHS
+    + r"(?:\s+\d{4})?))?"
     r"\s*(?:" + _AGENCY_TAG + r")?"
     r"\s*" + _DASH + r")\s+(?=\S)"
 )
 _INLINE_AGENCY_ONLY = re.compile(r"^(?P<head>" + _AGENCY_TAG + r"\s*" + _DASH + r")\s+(?=\S)")
 _INLINE_DATE_ONLY = re.compile(
-    r"^(?P<head>(?:" + _WEEKDAYS + r",?\s+)?(?:\d{1,2}\s+" + _MONTHS + r",?\s+\d{4}|" + _MONTHS
-    + r"\s+\d{1,2},?\s+\d{4})\s*" + _DASH + r")\s+(?=\S)"
+    r"^(?P<head>(?:"
+    + _WEEKDAYS
+    + r",?\s+)?(?:\d{1,2}\s+"
+    + _MONTHS
+    + r",?\s+\d{4}|"
+    + _MONTHS
+    + r"\s+\d{1,2},?\s+\d{4})\s*"
+    + _DASH
+    + r")\s+(?=\S)"
 )
-_PLACE_STOP = {"THE", "A", "AN", "I", "IT", "WE", "IN", "ON", "AT", "BY", "TV", "US", "UK", "EU", "UN", "AND", "OR", "BUT", "IF"}
+_PLACE_STOP = {
+    "THE",
+    "A",
+    "AN",
+    "I",
+    "IT",
+    "WE",
+    "IN",
+    "ON",
+    "AT",
+    "BY",
+    "TV",
+    "US",
+    "UK",
+    "EU",
+    "UN",
+    "AND",
+    "OR",
+    "BUT",
+    "IF",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +299,11 @@ def inline_dateline(paragraph: str) -> InlineDateline | None:
         upper = place.isupper()
         if not upper and not m.group("agency"):
             return None
-        if upper and not (m.group("agency") or m.group("date") or m.group("state")) and len(place) < 3:
+        if (
+            upper
+            and not (m.group("agency") or m.group("date") or m.group("state"))
+            and len(place) < 3
+        ):
             return None
         if place.split()[0].rstrip(".") in _PLACE_STOP and not m.group("agency"):
             return None
@@ -238,11 +316,24 @@ def inline_dateline(paragraph: str) -> InlineDateline | None:
         )
     m = _INLINE_AGENCY_ONLY.match(paragraph)
     if m:
-        return InlineDateline(place=None, text=m.group("head").strip(), agency=m.group("agency"), date=None)
+        return InlineDateline(
+            place=None, text=m.group("head").strip(), agency=m.group("agency"), date=None
+        )
     m = _INLINE_DATE_ONLY.match(paragraph)
     if m:
         return InlineDateline(place=None, text=m.group("head").strip(), agency=None, date=None)
     return None
+
+
+def looks_like_dateline(line: str) -> bool:
+    """Cheap test (no date parsing) for :func:`standalone_dateline` candidates."""
+    s = line.strip()
+    if not s or len(s) > 100:
+        return False
+    if is_date_line(s):
+        return True
+    m = _STANDALONE_RE.match(s)
+    return bool(m and is_date_line(m.group("when")))
 
 
 def standalone_dateline(line: str) -> Dateline | None:

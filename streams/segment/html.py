@@ -15,25 +15,102 @@ from dataclasses import dataclass, field
 import lxml.html
 from lxml import etree
 
-from streams.segment.clean import clean_line, fix_mojibake
+from streams.segment.clean import clean_line, fix_mojibake, unescape_entities
 from streams.segment.dateline import parse_datetime
 
 _SKIP = frozenset(
-    "script style noscript head select option optgroup input button textarea iframe object embed "
-    "svg template map area audio video canvas param source track datalist".split()
+    [
+        "script",
+        "style",
+        "noscript",
+        "select",
+        "option",
+        "optgroup",
+        "input",
+        "button",
+        "textarea",
+        "iframe",
+        "object",
+        "embed",
+        "svg",
+        "template",
+        "map",
+        "area",
+        "audio",
+        "video",
+        "canvas",
+        "param",
+        "source",
+        "track",
+        "datalist",
+    ]
 )
-_PARA = frozenset("p h1 h2 h3 h4 h5 h6 blockquote pre figcaption dl ul ol table form address".split())
+_PARA = frozenset(
+    [
+        "p",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "figcaption",
+        "dl",
+        "ul",
+        "ol",
+        "table",
+        "form",
+        "address",
+    ]
+)
 _BLOCK = _PARA | frozenset(
-    "div li tr td th br section article header footer nav aside figure main caption tbody thead tfoot "
-    "dt dd hr center body html fieldset legend details summary frameset frame noframes".split()
+    [
+        "div",
+        "li",
+        "tr",
+        "td",
+        "th",
+        "br",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "nav",
+        "aside",
+        "figure",
+        "main",
+        "caption",
+        "tbody",
+        "thead",
+        "tfoot",
+        "dt",
+        "dd",
+        "hr",
+        "center",
+        "body",
+        "html",
+        "fieldset",
+        "legend",
+        "details",
+        "summary",
+        "frameset",
+        "frame",
+        "noframes",
+    ]
 )
 _NAV_CLASS = re.compile(
     r"(?i)(?:^|[\s_-])(?:nav|navbar|navigation|menu|footer|sidebar|breadcrumbs?|related|share|sharing|social|"
     r"toolbar|tools|masthead|promo|advert\w*|ads?|banner|sponsor\w*|widget|popular|tags?|subscribe|"
     r"newsletter|cookie\w*|skip|pagination|pager|rss)(?:$|[\s_-])"
 )
-_COMMENT_CLASS = re.compile(r"(?i)(?:^|[\s_-])(?:comments?|commentlist|comment-?list|talkback|disqus|reader-?comments?|usercomments?|responses)(?:$|[\s_-]|\d)")
-_CAPTION_CLASS = re.compile(r"(?i)(?:^|[\s_-])(?:caption|cutline|photo-?credit|credit|wp-caption-text|imgcaption)(?:$|[\s_-])")
+_COMMENT_CLASS = re.compile(
+    r"(?i)(?:^|[\s_-])(?:comments?|commentlist|comment-?list|talkback|disqus|reader-?comments?|usercomments?|responses)(?:$|[\s_-]|\d)"
+)
+_CAPTION_CLASS = re.compile(
+    r"(?i)(?:^|[\s_-])(?:caption|cutline|photo-?credit|credit|wp-caption-text|imgcaption)(?:$|[\s_-])"
+)
 
 F_LINK = 1
 F_NAV = 2
@@ -68,6 +145,7 @@ class _Renderer:
         self.link_chars = 0
         self.flags = 0
         self.pending_blank = False
+        self.skip_head = True
 
     def flush(self, blank: bool = False) -> None:
         text = clean_line("".join(self.buf))
@@ -76,7 +154,9 @@ class _Renderer:
                 self.out.lines.append("")
             self.pending_blank = False
             chars = max(1, len(text))
-            self.out.hints[len(self.out.lines)] = RenderedLine(text, min(1.0, self.link_chars / chars), self.flags)
+            self.out.hints[len(self.out.lines)] = RenderedLine(
+                text, min(1.0, self.link_chars / chars), self.flags
+            )
             self.out.lines.append(text)
         self.buf = []
         self.link_chars = 0
@@ -99,7 +179,7 @@ class _Renderer:
             self.add(el.tail, in_link, flags)
             return
         tag = tag.lower()
-        if tag in _SKIP or depth > 400:
+        if tag in _SKIP or depth > 400 or (tag == "head" and self.skip_head):
             self.add(el.tail, in_link, flags)
             return
         cls = (el.get("class") or "") + " " + (el.get("id") or "")
@@ -135,12 +215,13 @@ class _Renderer:
 
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+# Titles are read by regex and removed before parsing: an unclosed <title> (common in crawls)
+# otherwise swallows the whole page as title text in libxml2.
+_DOC_END = re.compile(r"</(?:body|html)\s*>", re.I)
+_TITLE_RE = re.compile(r"<title\b[^>]*>([^<]{0,600})(?:</title\s*>)?", re.I)
 
 
 def _meta(doc: etree._Element, out: Rendered) -> None:
-    for t in doc.iter("title"):
-        out.title = clean_line(t.text_content() or "") or None
-        break
     html_el = doc if doc.tag == "html" else None
     if html_el is not None:
         lang = html_el.get("lang") or html_el.get("xml:lang")
@@ -152,10 +233,23 @@ def _meta(doc: etree._Element, out: Rendered) -> None:
         content = m.get("content") or ""
         if key in ("og:title", "twitter:title") and out.og_title is None:
             out.og_title = clean_line(content) or None
-        elif key in (
-            "article:published_time", "datepublished", "date", "pubdate", "dc.date", "dc.date.issued",
-            "publishdate", "publish-date", "sailthru.date", "dcterms.created", "original-publish-date",
-        ) and published is None:
+        elif (
+            key
+            in (
+                "article:published_time",
+                "datepublished",
+                "date",
+                "pubdate",
+                "dc.date",
+                "dc.date.issued",
+                "publishdate",
+                "publish-date",
+                "sailthru.date",
+                "dcterms.created",
+                "original-publish-date",
+            )
+            and published is None
+        ):
             pt = parse_datetime(content.replace("T", " ")) if content else None
             if pt is not None:
                 published = pt.iso or (pt.date + "T00:00:00Z" if pt.date else None)
@@ -168,16 +262,27 @@ def render(html: str) -> Rendered:
     """Render an HTML string into text lines with hints. Never raises."""
     src = _XML_DECL.sub("", html, count=1)
     r = _Renderer()
+    m = _TITLE_RE.search(src)
+    title = clean_line(unescape_entities(m.group(1))) if m else ""
+    if m:
+        src = _TITLE_RE.sub("", src)
+    # Concatenated documents: libxml2 drops what follows the first </html>.
+    src = _DOC_END.sub("", src)
+    r.out.title = title or None
     try:
         doc = lxml.html.document_fromstring(src)
     except (etree.ParserError, ValueError, TypeError):
         text = re.sub(r"<[^>]+>", " ", src)
-        out = Rendered()
-        out.lines = [clean_line(s) for s in text.split("\n")]
+        out = Rendered(title=title or None)
+        out.lines = [clean_line(unescape_entities(s)) for s in text.split("\n")]
         return out
     _meta(doc, r.out)
     body = doc.find("body")
-    root = body if body is not None else doc
+    root = doc
+    if body is not None and len(body) > 0:
+        root = body
+    else:
+        r.skip_head = False
     for el in doc.iter("h1"):
         t = clean_line(el.text_content() or "")
         if t:

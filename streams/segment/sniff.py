@@ -7,8 +7,14 @@ from typing import Literal
 
 Kind = Literal["html", "text", "wire", "empty"]
 
-_HTML_START = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|table)\b", re.I | re.S)
-_TAG = re.compile(r"</?(?:html|head|body|div|p|span|a|table|tr|td|br|img|script|style|meta|link|h[1-6]|ul|li)\b[^>]*>", re.I)
+_HTML_START = re.compile(
+    r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|table)\b",
+    re.I | re.S,
+)
+_TAG = re.compile(
+    r"</?(?:html|head|body|div|p|span|a|table|tr|td|br|img|script|style|meta|link|h[1-6]|ul|li)\b[^>]*>",
+    re.I,
+)
 _WIRE_DATELINE = re.compile(
     r"^\s*[A-Z][A-Z.'\- ]{1,40}(?:/[A-Z][A-Z.'\- ]+)?(?:,\s*[A-Z][a-z.]+(?:\s[A-Z][a-z.]+)?)?,\s*"
     r"(?:Jan|Feb|Mar|Apr|May|June?|July?|Aug|Sept?|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}\s*(?:\([A-Za-z ]+\)\s*)?-{1,2}\s",

@@ -24,7 +24,13 @@ from streams.segment.captions import (
     split_embedded_credit,
 )
 from streams.segment.comments import FOOTER_RE, MARKER_RE, POLICY_RE, parse_comments
-from streams.segment.dateline import InlineDateline, inline_dateline, standalone_dateline
+from streams.segment.dateline import (
+    InlineDateline,
+    inline_dateline,
+    is_date_line,
+    looks_like_dateline,
+    standalone_dateline,
+)
 from streams.segment.html import F_CAPTION, F_COMMENT, F_H1, F_HEADING, F_NAV, RenderedLine
 
 _WORD = re.compile(r"\w+")
@@ -74,7 +80,13 @@ def _build_lines(raw: list[str], hints: dict[int, RenderedLine] | None) -> list[
             continue
         prev_blank = i == 0 or not raw[i - 1]
         next_blank = i == n - 1 or not raw[i + 1]
-        ln = Line(idx=i, text=s, words=len(_WORD.findall(s)), single=prev_blank and next_blank, block_first=prev_blank)
+        ln = Line(
+            idx=i,
+            text=s,
+            words=len(_WORD.findall(s)),
+            single=prev_blank and next_blank,
+            block_first=prev_blank,
+        )
         if hints is not None:
             h = hints.get(i)
             if h is not None:
@@ -133,23 +145,29 @@ def _label(lines: list[Line]) -> list[CaptionHit]:
             ln.kind = "credit"
             hits.append(CaptionHit(ln.idx, "", s))
             continue
-        if ln.words <= 40 and (bl.is_credit_line(s) or (ln.words <= 14 and bl.parse_by_line(s) is not None)):
+        if ln.words <= 40 and (
+            bl.is_credit_line(s) or (ln.words <= 14 and bl.parse_by_line(s) is not None)
+        ):
             ln.kind = "byline"
             continue
         if ln.words <= 6 and bl.agency_line(s):
             ln.kind = "agency"
             continue
-        if ln.words <= 16 and standalone_dateline(s) is not None:
+        if ln.words <= 16 and looks_like_dateline(s):
             ln.kind = "date"
             continue
-        if (ln.words < 60 and (BOILER_RE.search(s) or POLICY_RE.search(s))) or len(_NAV_SEP.findall(s)) >= 2:
+        if (ln.words < 60 and (BOILER_RE.search(s) or POLICY_RE.search(s))) or len(
+            _NAV_SEP.findall(s)
+        ) >= 2:
             ln.kind = "boiler"
             continue
         if ln.link_ratio >= 0.5 and not ln.flags & F_COMMENT:
             ln.kind = "link"
             continue
         ends = bool(_END_PUNCT.search(s))
-        ln.good = (ln.words >= 10 and ends and _cap_ratio(s) < 0.7) or (ln.words >= 25 and _cap_ratio(s) < 0.6)
+        ln.good = (ln.words >= 10 and ends and _cap_ratio(s) < 0.7) or (
+            ln.words >= 25 and _cap_ratio(s) < 0.6
+        )
         if ln.flags & (F_NAV | F_COMMENT) and ln.words < 30:
             ln.good = False
     return hits
@@ -209,18 +227,85 @@ def _choose_region(lines: list[Line]) -> tuple[int, int] | None:
     return a, b
 
 
-def _headline(lines: list[Line], start: int, title_hint: str | None) -> int | None:
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "and",
+        "or",
+        "but",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "by",
+        "with",
+        "from",
+        "as",
+        "that",
+        "this",
+        "it",
+        "its",
+        "his",
+        "her",
+        "their",
+        "he",
+        "she",
+        "they",
+        "we",
+        "you",
+        "i",
+        "after",
+        "over",
+        "into",
+        "new",
+        "says",
+        "said",
+        "will",
+        "has",
+        "have",
+        "had",
+        "not",
+        "no",
+        "up",
+    ]
+)
+_HEAD_NOISE = re.compile(
+    r"(?i)\b(?:writer|correspondent|reporter|staff|editor|news service|contributor|columnist|ago|"
+    r"e-?mail|print|tell a friend|send|single page|recipient|reprints?|most[- ]read|subscribe|"
+    r"click|comments?|posted|updated|photo|photograph|view|enlarge|caption|share|video|audio)\b"
+    r"|^(?:by|from)\b|https?://|www\.|\[\w+\]$|@"
+)
+
+
+def _content_words(s: str) -> set[str]:
+    return {w[:6] for w in _WORD.findall(s.casefold()) if w not in _STOP and not w.isdigit()}
+
+
+def _headline(
+    lines: list[Line], start: int, title_hint: str | None, lead: str | None
+) -> int | None:
     best: tuple[float, int] | None = None
     hint = " ".join(title_hint.casefold().split()) if title_hint else None
+    lead_words = _content_words(lead) if lead else set()
     lo = max(0, start - 40)
     for k in range(start - 1, lo - 1, -1):
         ln = lines[k]
-        if ln.kind not in ("text", "link") or ln.good and ln.words > 30:
+        if ln.kind not in ("text", "link") or (ln.good and ln.words > 30):
             continue
-        if not 3 <= ln.words <= 30 or ln.text.endswith((":", ",")):
+        if not 2 <= ln.words <= 30 or ln.text.endswith((":", ",")):
             continue
         dist = start - k
-        score = 2.0 - 0.12 * dist
+        score = 2.0 - 0.08 * dist
         if ln.flags & F_H1:
             score += 3.0
         elif ln.flags & F_HEADING:
@@ -228,11 +313,25 @@ def _headline(lines: list[Line], start: int, title_hint: str | None) -> int | No
         if ln.flags & F_NAV or ln.link_ratio > 0.5:
             score -= 2.0
         if ln.single:
-            score += 2.0
+            score += 1.5
         elif ln.block_first:
             score += 0.5
-        if ln.text.endswith(".") and ln.words > 12:
-            score -= 1.5
+        if ln.text.endswith("."):
+            score -= 1.0 if ln.words <= 12 else 2.5
+        if 4 <= ln.words <= 18:
+            score += 1.0
+        if _HEAD_NOISE.search(ln.text):
+            score -= 3.0
+        if ln.text.isupper() and ln.words <= 4:
+            score -= 2.0
+        if any(c.isdigit() for c in ln.text) and is_date_line(ln.text):
+            score -= 4.0
+        if re.match(r"^[A-Z][a-z]+(?: [A-Z][a-z.]+){1,2}, [A-Z]", ln.text) and ln.words <= 7:
+            score -= 3.0  # "Name Surname, Publication"
+        if lead_words:
+            cw = _content_words(ln.text)
+            if cw:
+                score += 4.0 * len(cw & lead_words) / len(cw)
         if hint is not None:
             t = " ".join(ln.text.casefold().split())
             if t in hint:
@@ -246,7 +345,9 @@ def _headline(lines: list[Line], start: int, title_hint: str | None) -> int | No
 
 
 def segment_text(
-    text: str | list[str], title_hint: str | None = None, hints: dict[int, RenderedLine] | None = None
+    text: str | list[str],
+    title_hint: str | None = None,
+    hints: dict[int, RenderedLine] | None = None,
 ) -> TextParts:
     """Segment a cleaned plain-text page dump (see :func:`streams.segment.clean.clean_text`).
 
@@ -274,7 +375,11 @@ def segment_text(
         ln = lines[k]
         if ln.kind != "text":
             continue
-        if ln.good or (ln.single and ln.words >= 1) or (ln.words >= 6 and _END_PUNCT.search(ln.text)):
+        if (
+            ln.good
+            or (ln.single and ln.words >= 1)
+            or (ln.words >= 6 and _END_PUNCT.search(ln.text))
+        ):
             body_idx.append(k)
     # A credit line right after the body ("(Writing by X, Editing by Y)").
     byline = Byline()
@@ -288,7 +393,7 @@ def segment_text(
         elif ln.kind == "agency" and a - 12 <= k <= b + 3:
             byline = bl.merge(byline, Byline(agency=bl.agency_line(ln.text)))
 
-    h = _headline(lines, a, title_hint)
+    h = _headline(lines, a, title_hint, lines[body_idx[0]].text if body_idx else None)
     if h is not None:
         parts.headline = lines[h].text
     # Dateline: a standalone line between headline and body, else the body's inline dateline.
@@ -304,7 +409,9 @@ def segment_text(
     body = [lines[k].text for k in body_idx]
     inline: InlineDateline | None = inline_dateline(body[0]) if body else None
     if inline is not None and inline.agency:
-        byline = bl.merge(byline, Byline(agency=bl.canonical_agency(inline.agency) or inline.agency))
+        byline = bl.merge(
+            byline, Byline(agency=bl.canonical_agency(inline.agency) or inline.agency)
+        )
     if standalone is not None:
         if standalone.place is None and inline is not None and inline.place is not None:
             standalone = Dateline(place=inline.place, text=standalone.text, time=standalone.time)
@@ -319,11 +426,12 @@ def segment_text(
     c_hi = lines[min(len(lines) - 1, b + 10)].idx
     parts.captions = merge_captions([c for c in hits if c_lo <= c.index <= c_hi])
 
-    # Comments: the first marker after the body.
-    m = next((k for k in range(b + 1, len(lines)) if lines[k].kind == "marker"), None)
-    if m is None:
-        m = next((k - 1 for k in range(b + 1, len(lines)) if lines[k].flags & F_COMMENT), None)
-    if m is not None:
+    # Comments: the first marker after the body whose section parses into comments.
+    starts = [k for k in range(b + 1, len(lines)) if lines[k].kind == "marker"]
+    if not starts:
+        first = next((k - 1 for k in range(b + 1, len(lines)) if lines[k].flags & F_COMMENT), None)
+        starts = [first] if first is not None else []
+    for m in starts[:6]:
         sec: list[str] = []
         short_run = 0
         for k in range(m + 1, len(lines)):
@@ -341,4 +449,6 @@ def segment_text(
                 break
             sec.append(s)
         parts.comments = parse_comments(sec)
+        if parts.comments:
+            break
     return parts

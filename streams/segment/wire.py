@@ -54,7 +54,7 @@ def segment_wire(text: str, title: str | None = None) -> WireParts:
     if first is not None and inline_dateline(lines[first].strip()) is None:
         cand = lines[first].strip()
         nxt = lines[first + 1].strip() if first + 1 < len(lines) else ""
-        if len(cand.split()) <= 25 and not cand.endswith(".") or not nxt:
+        if (len(cand.split()) <= 25 and not cand.endswith(".")) or not nxt:
             parts.headline = cand
             lines = lines[first + 1 :]
     if parts.headline is None and title:
@@ -77,7 +77,11 @@ def segment_wire(text: str, title: str | None = None) -> WireParts:
             parts.dateline = Dateline(place=d.place, text=d.text, time=None)
             if d.agency:
                 byline = bl.merge(byline, Byline(agency=bl.canonical_agency(d.agency) or d.agency))
-    if byline.agency is None and _TRAILER.match(raw_lines[-1] if raw_lines else "") is None and text.rstrip().endswith(("Reuter", "REUTER")):
+    if (
+        byline.agency is None
+        and _TRAILER.match(raw_lines[-1] if raw_lines else "") is None
+        and text.rstrip().endswith(("Reuter", "REUTER"))
+    ):
         byline = bl.merge(byline, Byline(agency="Reuters"))
     parts.body = paras
     parts.byline = byline

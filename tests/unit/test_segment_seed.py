@@ -53,11 +53,22 @@ def test_body(seg) -> None:  # type: ignore[no-untyped-def]
     body = seg.body
     assert len(body) == 8
     assert body[0].startswith("MOSCOW (Reuters) - Russian President Vladimir Putin has accepted ")
-    assert body[-1].endswith("the first official visit to Moscow by a Japanese prime minister in a decade.")
+    assert body[-1].endswith(
+        "the first official visit to Moscow by a Japanese prime minister in a decade."
+    )
     assert seg.lead == body[0]
     text = "\n".join(body)
-    for junk in ("Related Topics", "REUTERS/", "Credit:", "Writing by", "We welcome comments",
-                 "De-Americanizing", "Report as abuse", "Comments (1)", "answers a journalist"):
+    for junk in (
+        "Related Topics",
+        "REUTERS/",
+        "Credit:",
+        "Writing by",
+        "We welcome comments",
+        "De-Americanizing",
+        "Report as abuse",
+        "Comments (1)",
+        "answers a journalist",
+    ):
         assert junk not in text
 
 

@@ -1,0 +1,164 @@
+"""Fixtures that run the real thing: the local Kafka broker and a `newsflow worker` process.
+
+The broker is started once per test session by ``deploy/kafka/kafka-local`` on its own port
+and state dir (``NEWSFLOW_TEST_KAFKA_PORT``, default 39092), with this process as its owner so
+it stops even if pytest is killed. Each worker fixture gets unique topic names, app id, data
+dir and web port, so tests never see each other's messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from streams.kafka_io import Outgoing, Received, consume, ensure_topics, produce
+from streams.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+KAFKA_LOCAL = REPO / "deploy" / "kafka" / "kafka-local"
+KAFKA_PORT = int(os.environ.get("NEWSFLOW_TEST_KAFKA_PORT", "39092"))
+WORKER_READY_TIMEOUT = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.fail("integration tests need Java 17+ for the local Kafka broker")
+    state = tmp_path_factory.mktemp("kafka-state")
+    env = {**os.environ, "KAFKA_PORT": str(KAFKA_PORT), "KAFKA_STATE_DIR": str(state),
+           "PYTHON": sys.executable}
+    env.pop("KAFKA_OWNER_PID", None)
+    started = subprocess.run(
+        [str(KAFKA_LOCAL), "start", "--fresh", "--owner-pid", str(os.getpid())],
+        env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+    )
+    if started.returncode != 0:
+        pytest.fail(f"local Kafka did not start:\n{started.stderr[-3000:]}")
+    try:
+        yield started.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run([str(KAFKA_LOCAL), "stop"], env=env, capture_output=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+
+
+def make_settings(bootstrap: str, tmp: Path, **overrides: object) -> Settings:
+    tag = uuid.uuid4().hex[:8]
+    base = Settings(
+        broker=f"kafka://{bootstrap}",
+        app_id=f"newsflow-test-{tag}",
+        topic_raw=f"t{tag}.news.raw",
+        topic_segmented=f"t{tag}.news.segmented",
+        topic_enriched=f"t{tag}.news.enriched",
+        topic_stories=f"t{tag}.news.stories",
+        topic_dlq=f"t{tag}.news.dlq",
+        partitions=2,
+        web_port=free_port(),
+        data_dir=str(tmp / "data"),
+        log_format="json",
+        enrich_batch_seconds=0.1,
+    )
+    return base.replace(**overrides)
+
+
+@dataclass
+class Worker:
+    settings: Settings
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.settings.web_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return str(resp.read().decode())
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def start_worker(settings: Settings, log_path: Path) -> Worker:
+    env = {**os.environ, **settings.as_env()}
+    log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "worker"], env=env, cwd=REPO,
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    )
+    worker = Worker(settings, proc, log_path)
+    deadline = time.monotonic() + WORKER_READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {proc.returncode}:\n{worker.log_tail()}")
+        try:
+            worker.metrics()
+            return worker
+        except OSError:
+            time.sleep(0.5)
+    worker.stop(signal.SIGKILL)
+    raise RuntimeError(f"worker not ready in {WORKER_READY_TIMEOUT}s:\n{worker.log_tail()}")
+
+
+@pytest.fixture(scope="module")
+def worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    tmp = tmp_path_factory.mktemp("worker")
+    settings = make_settings(kafka_bootstrap, tmp)
+    asyncio.run(ensure_topics(settings))
+    w = start_worker(settings, tmp / "worker.log")
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+def send(settings: Settings, *messages: tuple[bytes | None, bytes]) -> None:
+    asyncio.run(produce(settings, [Outgoing(k, v, "test") for k, v in messages]))
+
+
+def collect(
+    settings: Settings, topic: str, until: Callable[[list[Received]], bool],
+    timeout: float = 90.0,
+) -> list[Received]:
+    """Read ``topic`` from the beginning until ``until(records)`` holds or ``timeout`` passes."""
+
+    async def run() -> list[Received]:
+        got: list[Received] = []
+
+        async def read() -> None:
+            async for msg in consume(settings, [topic], from_beginning=True, idle_timeout=None):
+                got.append(msg)
+                if until(got):
+                    return
+
+        try:
+            await asyncio.wait_for(read(), timeout)
+        except TimeoutError:
+            pass
+        return got
+
+    return asyncio.run(run())
