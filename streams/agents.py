@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any, cast
 
 import faust
 from faust.types import EventT, TopicT
 
 from streams import metrics
+from streams.app import Tables, Topics
 from streams.dedup import DedupState, decide
 from streams.dlq import Failure, dlq_headers
 from streams.enrich import enrich_batch
@@ -33,7 +34,6 @@ from streams.records import (
     encode,
 )
 from streams.settings import Settings
-from streams.app import Tables, Topics
 
 log = logging.getLogger("newsflow.agents")
 _OUTPUT_HEADERS = [("schema-version", SCHEMA_VERSION.encode())]
@@ -48,27 +48,36 @@ class Router:
         self.stage = stage
         self.pending: list[Awaitable[Any]] = []
 
-    async def emit(self, topic: TopicT, key: str, value: bytes, event: EventT) -> None:
+    async def emit(self, topic: TopicT, key: str, value: bytes, event: EventT[bytes]) -> None:
         if len(value) > self.settings.max_message_bytes:
             await self.fail(
                 event,
-                Failure(self.stage, "output_too_large", "OutputTooLarge",
-                        f"output record is {len(value)} bytes, over "
-                        f"NEWSFLOW_MAX_MESSAGE_BYTES={self.settings.max_message_bytes}"),
+                Failure(
+                    self.stage,
+                    "output_too_large",
+                    "OutputTooLarge",
+                    f"output record is {len(value)} bytes, over "
+                    f"NEWSFLOW_MAX_MESSAGE_BYTES={self.settings.max_message_bytes}",
+                ),
             )
             return
         headers = _OUTPUT_HEADERS if topic is self.topics.stories else None
-        self.pending.append(
-            await topic.send(key=key.encode(), value=value, headers=headers)
-        )
+        self.pending.append(await topic.send(key=key.encode(), value=value, headers=headers))
         metrics.MESSAGES_OUT.labels(stage=self.stage).inc()
 
-    async def fail(self, event: EventT, failure: Failure) -> None:
+    async def fail(self, event: EventT[bytes], failure: Failure) -> None:
         msg = event.message
         metrics.DLQ_MESSAGES.labels(stage=failure.stage, reason=failure.reason).inc()
         log_event(
-            log, "routed to dlq", logging.WARNING, stage=failure.stage, reason=failure.reason,
-            error=failure.message, topic=msg.topic, partition=msg.partition, offset=msg.offset,
+            log,
+            "routed to dlq",
+            logging.WARNING,
+            stage=failure.stage,
+            reason=failure.reason,
+            error=failure.message,
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
         )
         self.pending.append(
             await self.topics.dlq.send(
@@ -92,28 +101,41 @@ def _observe(stage: str, started: float, count: int) -> None:
             hist.observe(per_message)
 
 
+def _take_events(
+    stream: faust.StreamT[bytes], max_: int, within: float
+) -> AsyncIterator[Sequence[EventT[bytes]]]:
+    """Batches of events (``Stream.take_events``, which ``StreamT`` does not declare)."""
+    batches: AsyncIterator[Sequence[EventT[bytes]]] = cast(faust.Stream[bytes], stream).take_events(
+        max_, within=within
+    )
+    return batches
+
+
 def register_agents(app: faust.App, topics: Topics, tables: Tables, settings: Settings) -> None:
     @app.agent(topics.raw, name="segment")
     async def segment_agent(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(64, within=0.05):
+        async for events in _take_events(stream, 64, within=0.05):
             await _segment_batch(events, topics, settings)
 
     @app.agent(topics.segmented, name="enrich")
     async def enrich_agent(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(
-            settings.enrich_batch_size, within=settings.enrich_batch_seconds
+        async for events in _take_events(
+            stream, settings.enrich_batch_size, within=settings.enrich_batch_seconds
         ):
             await _enrich_batch(events, topics, settings)
 
     @app.agent(topics.enriched, name="dedup")
     async def dedup_agent(stream: faust.StreamT[bytes]) -> None:
-        state = DedupState(stories=tables.stories, fingerprints=tables.fingerprints,
-                           urls=tables.urls)
-        async for events in stream.take_events(64, within=0.05):
+        state = DedupState(
+            stories=tables.stories, fingerprints=tables.fingerprints, urls=tables.urls
+        )
+        async for events in _take_events(stream, 64, within=0.05):
             await _dedup_batch(events, topics, settings, state, stream)
 
 
-async def _segment_batch(events: Sequence[EventT], topics: Topics, settings: Settings) -> None:
+async def _segment_batch(
+    events: Sequence[EventT[bytes]], topics: Topics, settings: Settings
+) -> None:
     stage = "segment"
     router = Router(topics, settings, stage)
     metrics.MESSAGES_IN.labels(stage=stage).inc(len(events))
@@ -124,9 +146,15 @@ async def _segment_batch(events: Sequence[EventT], topics: Topics, settings: Set
         for event in events:
             msg = event.message
             try:
-                out.append(segment_message(msg.value, msg.key, max_bytes=settings.max_message_bytes,
-                                           received_at=msg.timestamp))
-            except Exception as exc:  # noqa: BLE001 - every failure goes to the DLQ
+                out.append(
+                    segment_message(
+                        msg.value,
+                        msg.key,
+                        max_bytes=settings.max_message_bytes,
+                        received_at=msg.timestamp,
+                    )
+                )
+            except Exception as exc:
                 out.append(Failure.from_exception(stage, exc))
         return out
 
@@ -140,17 +168,19 @@ async def _segment_batch(events: Sequence[EventT], topics: Topics, settings: Set
     await router.flush()
 
 
-async def _enrich_batch(events: Sequence[EventT], topics: Topics, settings: Settings) -> None:
+async def _enrich_batch(
+    events: Sequence[EventT[bytes]], topics: Topics, settings: Settings
+) -> None:
     stage = "enrich"
     router = Router(topics, settings, stage)
     metrics.MESSAGES_IN.labels(stage=stage).inc(len(events))
     metrics.ENRICH_BATCH_SIZE.observe(len(events))
     started = time.perf_counter()
-    good: list[tuple[EventT, Segmented]] = []
+    good: list[tuple[EventT[bytes], Segmented]] = []
     for event in events:
         try:
-            good.append((event, decode_segmented(event.message.value)))
-        except Exception as exc:  # noqa: BLE001
+            good.append((event, decode_segmented(event.message.value or b"")))
+        except Exception as exc:
             await router.fail(event, Failure.from_exception(stage, exc))
     if good:
         items = [seg for _, seg in good]
@@ -159,7 +189,7 @@ async def _enrich_batch(events: Sequence[EventT], topics: Topics, settings: Sett
                 None, enrich_batch, items, settings.enrich_batch_size
             )
             outputs: list[Enriched | Failure] = list(enriched)
-        except Exception:  # noqa: BLE001 - isolate the story that breaks the batch
+        except Exception:
             outputs = [_enrich_one(seg) for seg in items]
         for (event, _), result in zip(good, outputs, strict=True):
             if isinstance(result, Failure):
@@ -173,12 +203,15 @@ async def _enrich_batch(events: Sequence[EventT], topics: Topics, settings: Sett
 def _enrich_one(seg: Segmented) -> Enriched | Failure:
     try:
         return enrich_batch([seg])[0]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return Failure.from_exception("enrich", exc)
 
 
 async def _dedup_batch(
-    events: Sequence[EventT], topics: Topics, settings: Settings, state: DedupState,
+    events: Sequence[EventT[bytes]],
+    topics: Topics,
+    settings: Settings,
+    state: DedupState,
     stream: faust.StreamT[bytes],
 ) -> None:
     stage = "dedup"
@@ -188,12 +221,12 @@ async def _dedup_batch(
     for event in events:
         # Table writes go to the changelog partition of the event being processed: tell
         # Faust which one that is (take_events does not set it).
-        stream._set_current_event(event)  # type: ignore[attr-defined]
+        cast(faust.Stream[bytes], stream)._set_current_event(event)
         try:
-            item = decode_enriched(event.message.value)
+            item = decode_enriched(event.message.value or b"")
             verdict = decide(item, state, now=time.time())
             record = normalize(item, verdict)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             await router.fail(event, Failure.from_exception(stage, exc))
             continue
         metrics.DEDUP_OUTCOMES.labels(status=verdict.status).inc()

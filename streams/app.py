@@ -7,6 +7,7 @@ being logged and skipped by Faust's own decoder.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,8 +103,4 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics, Tables]:
 
 
 def _has_lz4() -> bool:
-    try:
-        import lz4  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("lz4") is not None

@@ -45,8 +45,14 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     dlq_cm = _open_out(args.dlq) if args.dlq else contextlib.nullcontext(sys.stderr.buffer)
     with _open_in(args.input) as src, _open_out(args.output) as out, dlq_cm as dlq:
-        summary = run(src, out, dlq, settings, batch_size=args.batch_size,
-                      progress=args.progress and sys.stderr.isatty())
+        summary = run(
+            src,
+            out,
+            dlq,
+            settings,
+            batch_size=args.batch_size,
+            progress=args.progress and sys.stderr.isatty(),
+        )
     print(orjson.dumps({"summary": summary.as_dict()}).decode(), file=sys.stderr)
     return 0
 
@@ -61,9 +67,18 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         print(f"created topics: {', '.join(created)}", file=sys.stderr)
     from streams.worker import app
 
-    sys.argv = [sys.argv[0], "worker", "--loglevel", settings.log_level,
-                "--web-port", str(settings.web_port), "--web-bind", settings.web_host,
-                "--web-host", settings.web_host]
+    sys.argv = [
+        sys.argv[0],
+        "worker",
+        "--loglevel",
+        settings.log_level,
+        "--web-port",
+        str(settings.web_port),
+        "--web-bind",
+        settings.web_host,
+        "--web-host",
+        settings.web_host,
+    ]
     app.main()
     return 0
 
@@ -94,15 +109,27 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     from streams.tail import tail
 
-    return asyncio.run(tail(settings, dlq=args.dlq, follow=args.follow,
-                            from_beginning=not args.new_only, raw=args.json))
+    return asyncio.run(
+        tail(
+            settings,
+            dlq=args.dlq,
+            follow=args.follow,
+            from_beginning=not args.new_only,
+            raw=args.json,
+        )
+    )
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from streams.demo import run_demo
 
-    return run_demo(settings, start_broker=not args.no_broker, inbox=Path(args.inbox),
-                    out=Path(args.out), duration=args.duration)
+    return run_demo(
+        settings,
+        with_broker=not args.no_broker,
+        inbox=Path(args.inbox),
+        out=Path(args.out),
+        duration=args.duration,
+    )
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -115,8 +142,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsflow", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="newsflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("process", help="run the stages over a JSONL file, without Kafka")
@@ -149,8 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-broker", action="store_true", help="use NEWSFLOW_BROKER as it is")
     p.add_argument("--inbox", default="var/inbox")
     p.add_argument("--out", default="var/out/stories.jsonl")
-    p.add_argument("--duration", type=float, default=None,
-                   help="stop after this many seconds (default: until Ctrl-C)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: until Ctrl-C)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("eval", help="evaluations (segment)")

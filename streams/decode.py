@@ -179,9 +179,7 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, host, path, query, ""))
 
 
-def derive_story_id(
-    envelope_id: str | None, url: str | None, key: bytes | None, body: str
-) -> str:
+def derive_story_id(envelope_id: str | None, url: str | None, key: bytes | None, body: str) -> str:
     """The stable id: envelope id unchanged, else from the canonical URL, else from content.
 
     A Kafka key stands in for a missing envelope id or URL: a key that is a URL is

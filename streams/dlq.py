@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from streams.decode import DecodeError
@@ -37,15 +36,6 @@ def dlq_headers(
         ("error_class", failure.error_class.encode()),
         ("error_message", failure.message.encode("utf-8", "replace")),
     ]
-
-
-def headers_to_dict(headers: object) -> dict[str, str]:
-    """Kafka headers (list of pairs or mapping) -> str dict, for tests and ``newsflow tail``."""
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    out: dict[str, str] = {}
-    for key, value in pairs or ():  # type: ignore[union-attr]
-        out[str(key)] = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-    return out
 
 
 def dlq_file_record(failure: Failure, line_no: int, payload: bytes) -> dict[str, object]:

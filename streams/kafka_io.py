@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -27,25 +28,28 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
         NewTopic(settings.topic_segmented, settings.partitions, rf, topic_configs=big),
         NewTopic(settings.topic_enriched, settings.dedup_partitions, rf, topic_configs=big),
         # Keyed by story_id and compacted: the latest version of every story stays.
-        NewTopic(settings.topic_stories, settings.partitions, rf,
-                 topic_configs={**big, "cleanup.policy": "compact"}),
+        NewTopic(
+            settings.topic_stories,
+            settings.partitions,
+            rf,
+            topic_configs={**big, "cleanup.policy": "compact"},
+        ),
         NewTopic(settings.topic_dlq, 1, rf, topic_configs=big),
     ]
 
 
 async def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     """Create the pipeline's topics that do not exist yet; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,
-                                request_timeout_ms=int(timeout * 1000))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=int(timeout * 1000)
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [t for t in topic_specs(settings) if t.name not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker won the race
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another worker won the race
         return [t.name for t in missing]
     finally:
         await admin.close()
@@ -72,19 +76,24 @@ def messages_from_file(path: Path) -> list[Outgoing]:
     """A file as ``news.raw`` messages: JSONL -> one per line, anything else -> one message."""
     data = path.read_bytes()
     if path.suffix == ".jsonl":
-        return [Outgoing(None, line, f"{path}:{n}")
-                for n, line in enumerate(data.splitlines(), start=1) if line.strip()]
+        return [
+            Outgoing(None, line, f"{path}:{n}")
+            for n, line in enumerate(data.splitlines(), start=1)
+            if line.strip()
+        ]
     return [Outgoing(None, data, str(path))]
 
 
-async def produce(settings: Settings, messages: Iterable[Outgoing], topic: str | None = None
-                  ) -> int:
+async def produce(
+    settings: Settings, messages: Iterable[Outgoing], topic: str | None = None
+) -> int:
     prod = producer(settings)
     await prod.start()
     sent = 0
     try:
-        futures = [await prod.send(topic or settings.topic_raw, m.value, key=m.key)
-                   for m in messages]
+        futures = [
+            await prod.send(topic or settings.topic_raw, m.value, key=m.key) for m in messages
+        ]
         for fut in futures:
             await fut
             sent += 1
@@ -108,8 +117,12 @@ class Received:
 
 
 async def consume(
-    settings: Settings, topics: list[str], *, from_beginning: bool = True,
-    idle_timeout: float | None = 10.0, group: str | None = None,
+    settings: Settings,
+    topics: list[str],
+    *,
+    from_beginning: bool = True,
+    idle_timeout: float | None = 10.0,
+    group: str | None = None,
 ) -> AsyncIterator[Received]:
     """Read topics until ``idle_timeout`` seconds pass with nothing new (None: forever)."""
     consumer = AIOKafkaConsumer(
@@ -132,8 +145,14 @@ async def consume(
             for tp, records in batch.items():
                 for r in records:
                     headers = {k: v.decode("utf-8", "replace") for k, v in (r.headers or ())}
-                    yield Received(tp.topic, tp.partition, r.offset, r.key, r.value or b"",
-                                   headers, r.timestamp)
+                    yield Received(
+                        tp.topic,
+                        tp.partition,
+                        r.offset,
+                        r.key,
+                        r.value or b"",
+                        headers,
+                        r.timestamp,
+                    )
     finally:
         await consumer.stop()
-

@@ -19,9 +19,7 @@ from streams import __version__
 
 STAGES = ("segment", "enrich", "dedup")
 
-MESSAGES_IN = Counter(
-    "newsflow_stage_messages_in", "Messages received by a stage.", ["stage"]
-)
+MESSAGES_IN = Counter("newsflow_stage_messages_in", "Messages received by a stage.", ["stage"])
 MESSAGES_OUT = Counter(
     "newsflow_stage_messages_out", "Records emitted downstream by a stage.", ["stage"]
 )

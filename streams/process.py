@@ -35,9 +35,14 @@ class Summary:
 
     def as_dict(self) -> dict[str, object]:
         rate = self.read / self.seconds if self.seconds else 0.0
-        return {"read": self.read, "written": self.written, "failed": self.failed,
-                "reasons": self.reasons, "seconds": round(self.seconds, 3),
-                "stories_per_second": round(rate, 1)}
+        return {
+            "read": self.read,
+            "written": self.written,
+            "failed": self.failed,
+            "reasons": self.reasons,
+            "seconds": round(self.seconds, 3),
+            "stories_per_second": round(rate, 1),
+        }
 
 
 @dataclass
@@ -63,7 +68,9 @@ def _batches(lines: Iterable[bytes], size: int) -> Iterator[list[tuple[int, byte
 
 
 def process_lines(
-    lines: Iterable[bytes], settings: Settings, state: DedupState | None = None,
+    lines: Iterable[bytes],
+    settings: Settings,
+    state: DedupState | None = None,
     batch_size: int = 32,
 ) -> Iterator[Outcome]:
     """Run segment -> enrich -> dedup over raw lines; yields one outcome per message, in order."""
@@ -75,17 +82,17 @@ def process_lines(
             try:
                 seg = segment_message(outcome.payload, None, max_bytes=settings.max_message_bytes)
                 segmented.append((outcome, seg))
-            except Exception as exc:  # noqa: BLE001 - reported as a DLQ line
+            except Exception as exc:
                 outcome.failure = Failure.from_exception("segment", exc)
         enriched: list[Enriched | Failure]
         try:
             enriched = list(enrich_batch([s for _, s in segmented], batch_size))
-        except Exception:  # noqa: BLE001 - find the story that breaks the batch
+        except Exception:
             enriched = []
             for _, seg in segmented:
                 try:
                     enriched.append(enrich_batch([seg])[0])
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     enriched.append(Failure.from_exception("enrich", exc))
         for (outcome, _), item in zip(segmented, enriched, strict=True):
             if isinstance(item, Failure):
@@ -93,13 +100,17 @@ def process_lines(
                 continue
             try:
                 outcome.record = normalize(item, decide(item, state, now=time.time()))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 outcome.failure = Failure.from_exception("dedup", exc)
         yield from outcomes
 
 
 def run(
-    src: BinaryIO, out: BinaryIO, dlq: BinaryIO, settings: Settings, batch_size: int = 32,
+    src: BinaryIO,
+    out: BinaryIO,
+    dlq: BinaryIO,
+    settings: Settings,
+    batch_size: int = 32,
     progress: bool = False,
 ) -> Summary:
     summary = Summary()
@@ -110,15 +121,22 @@ def run(
             out.write(encode(outcome.record) + b"\n")
             summary.written += 1
         elif outcome.failure is not None:
-            dlq.write(orjson.dumps(dlq_file_record(outcome.failure, outcome.line_no,
-                                                   outcome.payload)) + b"\n")
+            dlq.write(
+                orjson.dumps(dlq_file_record(outcome.failure, outcome.line_no, outcome.payload))
+                + b"\n"
+            )
             summary.failed += 1
-            summary.reasons[outcome.failure.reason] = summary.reasons.get(
-                outcome.failure.reason, 0) + 1
+            summary.reasons[outcome.failure.reason] = (
+                summary.reasons.get(outcome.failure.reason, 0) + 1
+            )
         if progress and summary.read % 100 == 0:
             rate = summary.read / (time.perf_counter() - started)
-            print(f"\rprocessed {summary.read} stories ({rate:.0f}/s), "
-                  f"{summary.failed} failed", end="", file=sys.stderr, flush=True)
+            print(
+                f"\rprocessed {summary.read} stories ({rate:.0f}/s), {summary.failed} failed",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
     out.flush()
     dlq.flush()
     summary.seconds = time.perf_counter() - started

@@ -89,20 +89,30 @@ def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
     first_at_url = state.first_at_url(url_key) if url_key else None
     first_same = state.first_with_fingerprint(fingerprint)
     if previous is not None:
-        verdict = Dedup(status="update", canonical_id=previous.canonical_id or story_id,
-                        similarity=0.0)
+        verdict = Dedup(
+            status="update", canonical_id=previous.canonical_id or story_id, similarity=0.0
+        )
     elif first_at_url is not None and first_at_url != story_id:
-        verdict = Dedup(status="update", canonical_id=_canonical_of(state, first_at_url),
-                        similarity=0.0)
+        verdict = Dedup(
+            status="update", canonical_id=_canonical_of(state, first_at_url), similarity=0.0
+        )
     elif first_same is not None and first_same != story_id:
-        verdict = Dedup(status="duplicate", canonical_id=_canonical_of(state, first_same),
-                        similarity=1.0)
+        verdict = Dedup(
+            status="duplicate", canonical_id=_canonical_of(state, first_same), similarity=1.0
+        )
     else:
         verdict = Dedup(status="original", canonical_id=story_id, similarity=0.0)
 
-    state.remember(story_id, SeenStory(fingerprint=fingerprint, status=verdict.status,
-                                       canonical_id=verdict.canonical_id,
-                                       similarity=verdict.similarity, seen_at=now))
+    state.remember(
+        story_id,
+        SeenStory(
+            fingerprint=fingerprint,
+            status=verdict.status,
+            canonical_id=verdict.canonical_id,
+            similarity=verdict.similarity,
+            seen_at=now,
+        ),
+    )
     if first_same is None:
         state.fingerprints[fingerprint] = story_id.encode()
     if url_key and first_at_url is None:

@@ -88,7 +88,9 @@ class Gazetteer:
     def candidates(self, name: str) -> list[Candidate]:
         return self._by_name.get(_key(name), [])
 
-    def resolve(self, name: str, context_countries: frozenset[str] = frozenset()) -> Candidate | None:
+    def resolve(
+        self, name: str, context_countries: frozenset[str] = frozenset()
+    ) -> Candidate | None:
         """The most plausible place for ``name`` given the countries the story is about."""
         cands = self.candidates(name)
         if not cands:

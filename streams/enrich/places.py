@@ -51,8 +51,9 @@ def resolve_places(
         key = f"{cand.name}|{cand.country_code}"
         if key not in seen:
             seen.add(key)
-            places.append(Place(name=cand.name, country_code=cand.country_code,
-                                lat=cand.lat, lon=cand.lon))
+            places.append(
+                Place(name=cand.name, country_code=cand.country_code, lat=cand.lat, lon=cand.lon)
+            )
         if cand.country_code not in countries:
             countries.append(cand.country_code)
     for ent in entities:

@@ -21,7 +21,9 @@ _VERBS = (
 _NAME = r"(?P<name>(?:[A-Z][\w'’.-]+\s+){0,3}[A-Z][\w'’-]+|he|she|they|He|She|They)"
 _AFTER_NAME_VERB = re.compile(r"^\s*,?\s*" + _NAME + r"\s+(?:" + _VERBS + r")\b")
 _AFTER_VERB_NAME = re.compile(r"^\s*,?\s*(?:" + _VERBS + r")\s+" + _NAME)
-_BEFORE = re.compile(_NAME + r"\s+(?:" + _VERBS + r")(?:\s+\w+){0,6}?\s*[:,]?\s*(?:that\s+)?(?:an?\s+|the\s+)?$")
+_BEFORE = re.compile(
+    _NAME + r"\s+(?:" + _VERBS + r")(?:\s+\w+){0,6}?\s*[:,]?\s*(?:that\s+)?(?:an?\s+|the\s+)?$"
+)
 _PRONOUNS = {"he", "she", "they"}
 _MIN_WORDS = 3
 

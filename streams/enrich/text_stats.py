@@ -35,7 +35,8 @@ def keywords(text: str, entities: Sequence[Entity], limit: int = 10) -> list[str
     out: list[str] = [e.text for e in ranked[: limit // 2]]
     taken = {w.casefold() for kw in out for w in kw.split()}
     counts: Counter[str] = Counter(
-        w for w in (m.lower() for m in _KEYWORD.findall(text))
+        w
+        for w in (m.lower() for m in _KEYWORD.findall(text))
         if w not in STOP_WORDS and w not in _EXTRA_STOP
     )
     for word, n in counts.most_common():

@@ -46,15 +46,29 @@ def segment_wire(text: str, title: str | None = None) -> WireParts:
     raw_lines = text.split("\n")
     while raw_lines and not raw_lines[-1].strip():
         raw_lines.pop()
-    if raw_lines and _TRAILER.match(raw_lines[-1]):
+    trailer = bool(raw_lines) and bool(_TRAILER.match(raw_lines[-1]))
+    if trailer:
         raw_lines.pop()
     lines = list(raw_lines)
     # Leading headline: first non-empty line when it is not itself the dateline paragraph.
     first = next((i for i, s in enumerate(lines) if s.strip()), None)
     if first is not None and inline_dateline(lines[first].strip()) is None:
         cand = lines[first].strip()
-        nxt = lines[first + 1].strip() if first + 1 < len(lines) else ""
-        if (len(cand.split()) <= 25 and not cand.endswith(".")) or not nxt:
+        nxt_i = first + 1
+        nxt = lines[nxt_i].strip() if nxt_i < len(lines) else ""
+        same_as_title = title is not None and " ".join(title.split()).casefold() == cand.casefold()
+        # A headline line is the title itself, an ALL-CAPS line, or a line set off by a blank
+        # line / followed by the dateline; never the first hard-wrapped line of the body.
+        looks_head = (cand.isupper() and len(cand.split()) <= 25) or (
+            len(cand.split()) <= 25
+            and not cand.endswith(".")
+            and (not nxt or inline_dateline(nxt) is not None or bool(_BY.match(nxt)))
+        )
+        if (
+            same_as_title
+            or (looks_head and title is None)
+            or (cand.isupper() and len(cand.split()) <= 25)
+        ):
             parts.headline = cand
             lines = lines[first + 1 :]
     if parts.headline is None and title:

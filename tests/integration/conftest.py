@@ -9,6 +9,7 @@ dir and web port, so tests never see each other's messages.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -44,20 +45,33 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.fail("integration tests need Java 17+ for the local Kafka broker")
     state = tmp_path_factory.mktemp("kafka-state")
-    env = {**os.environ, "KAFKA_PORT": str(KAFKA_PORT), "KAFKA_STATE_DIR": str(state),
-           "PYTHON": sys.executable}
+    env = {
+        **os.environ,
+        "KAFKA_PORT": str(KAFKA_PORT),
+        "KAFKA_STATE_DIR": str(state),
+        "PYTHON": sys.executable,
+    }
     env.pop("KAFKA_OWNER_PID", None)
     started = subprocess.run(
         [str(KAFKA_LOCAL), "start", "--fresh", "--owner-pid", str(os.getpid())],
-        env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
     )
     if started.returncode != 0:
         pytest.fail(f"local Kafka did not start:\n{started.stderr[-3000:]}")
     try:
         yield started.stdout.strip().splitlines()[-1]
     finally:
-        subprocess.run([str(KAFKA_LOCAL), "stop"], env=env, capture_output=True, timeout=120,
-                       stdin=subprocess.DEVNULL)
+        subprocess.run(
+            [str(KAFKA_LOCAL), "stop"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
 
 
 def make_settings(bootstrap: str, tmp: Path, **overrides: object) -> Settings:
@@ -107,8 +121,12 @@ def start_worker(settings: Settings, log_path: Path) -> Worker:
     env = {**os.environ, **settings.as_env()}
     log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "worker"], env=env, cwd=REPO,
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "streams.cli", "worker"],
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )
     worker = Worker(settings, proc, log_path)
     deadline = time.monotonic() + WORKER_READY_TIMEOUT
@@ -141,7 +159,9 @@ def send(settings: Settings, *messages: tuple[bytes | None, bytes]) -> None:
 
 
 def collect(
-    settings: Settings, topic: str, until: Callable[[list[Received]], bool],
+    settings: Settings,
+    topic: str,
+    until: Callable[[list[Received]], bool],
     timeout: float = 90.0,
 ) -> list[Received]:
     """Read ``topic`` from the beginning until ``until(records)`` holds or ``timeout`` passes."""
@@ -155,10 +175,8 @@ def collect(
                 if until(got):
                     return
 
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(read(), timeout)
-        except TimeoutError:
-            pass
         return got
 
     return asyncio.run(run())

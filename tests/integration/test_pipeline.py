@@ -31,7 +31,8 @@ WIRE_STORY = (
 
 def stories_by_id(worker: Worker, ids: set[str], count: int) -> list[dict[str, object]]:
     msgs = collect(
-        worker.settings, worker.settings.topic_stories,
+        worker.settings,
+        worker.settings.topic_stories,
         until=lambda got: sum(1 for m in got if m.key and m.key.decode() in ids) >= count,
     )
     out = []
@@ -46,8 +47,11 @@ def test_seed_story_comes_out_normalized_and_valid(worker: Worker) -> None:
     if not SEED.exists():
         pytest.skip(f"seed story not found at {SEED}")
     send(worker.settings, (None, SEED.read_bytes()))  # a bare text payload, no key
-    records = collect(worker.settings, worker.settings.topic_stories,
-                      until=lambda got: any(b"Putin accepts Japan" in m.value for m in got))
+    records = collect(
+        worker.settings,
+        worker.settings.topic_stories,
+        until=lambda got: any(b"Putin accepts Japan" in m.value for m in got),
+    )
     seeds = [orjson.loads(m.value) for m in records if b"Putin accepts Japan" in m.value]
     assert seeds, f"seed never reached news.stories; worker log:\n{worker.log_tail()}"
     rec = seeds[0]
@@ -58,18 +62,33 @@ def test_seed_story_comes_out_normalized_and_valid(worker: Worker) -> None:
     assert rec["published_at"] == "2014-01-21T13:16:00Z"
     credits = [c["credit"] for c in rec["captions"]]
     assert credits == ["Reuters/Alexei Nikolsky/RIA Novosti/Kremlin"]
-    assert rec["byline"] == {"authors": ["Steve Gutterman"], "editors": ["Timothy Heritage"],
-                             "agency": "Reuters"}
+    assert rec["byline"] == {
+        "authors": ["Steve Gutterman"],
+        "editors": ["Timothy Heritage"],
+        "agency": "Reuters",
+    }
     body = rec["body"]
     assert body[0].startswith("MOSCOW (Reuters) - Russian President Vladimir Putin has accepted")
     assert body[-1].endswith(
-        "the first official visit to Moscow by a Japanese prime minister in a decade.")
+        "the first official visit to Moscow by a Japanese prime minister in a decade."
+    )
     joined = "\n".join(body)
-    for junk in ("Related Topics", "Credit:", "Writing by", "We welcome comments",
-                 "De-Americanizing", "Report as abuse"):
+    for junk in (
+        "Related Topics",
+        "Credit:",
+        "Writing by",
+        "We welcome comments",
+        "De-Americanizing",
+        "Report as abuse",
+    ):
         assert junk not in joined
-    assert rec["comments"] == [{"author": "tmc", "posted_at": "2014-01-21T15:03:00Z",
-                                "text": "just part of De-Americanizing the world."}]
+    assert rec["comments"] == [
+        {
+            "author": "tmc",
+            "posted_at": "2014-01-21T15:03:00Z",
+            "text": "just part of De-Americanizing the world.",
+        }
+    ]
     ents = {(e["text"], e["type"]) for e in rec["entities"]}
     for person in ("Vladimir Putin", "Sergei Lavrov", "Shinzo Abe"):
         assert (person, "PERSON") in ents
@@ -91,8 +110,9 @@ def test_bad_messages_go_to_dlq_and_the_next_good_one_passes(worker: Worker) -> 
     send(worker.settings, *bad, good)
 
     keys = {k for k, _ in bad}
-    dead = collect(worker.settings, worker.settings.topic_dlq,
-                   until=lambda got: keys <= {m.key for m in got})
+    dead = collect(
+        worker.settings, worker.settings.topic_dlq, until=lambda got: keys <= {m.key for m in got}
+    )
     reasons = {m.key: m.headers for m in dead if m.key in keys}
     assert set(reasons) == keys, f"missing dead letters; worker log:\n{worker.log_tail()}"
     assert reasons[bad[0][0]]["reason"] == "invalid_json"
