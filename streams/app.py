@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics, Tables]:
         segmented=topic(settings.topic_segmented, settings.partitions),
         enriched=topic(settings.topic_enriched, settings.dedup_partitions),
         stories=topic(settings.topic_stories, settings.partitions),
-        dlq=topic(settings.topic_dlq, 1),
+        dlq=topic(settings.topic_dlq, settings.partitions),
     )
 
     def table(name: str) -> Any:

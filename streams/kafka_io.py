@@ -34,7 +34,7 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
             rf,
             topic_configs={**big, "cleanup.policy": "compact"},
         ),
-        NewTopic(settings.topic_dlq, 1, rf, topic_configs=big),
+        NewTopic(settings.topic_dlq, settings.partitions, rf, topic_configs=big),
     ]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from streams.kafka_io import topic_specs
 from streams.settings import Settings, env_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,14 +172,13 @@ def test_topics_service_creates_the_settings_topics(compose: dict[str, Any]) -> 
     assert "/opt/kafka/bin/kafka-topics.sh" in script
     assert "--create --if-not-exists" in script
     created = created_topics(compose)
+    # The same topics, partitions and cleanup policies as `newsflow topics` creates locally.
+    local = {spec.name: spec for spec in topic_specs(DEFAULTS)}
     assert {name: partitions for name, (partitions, _) in created.items()} == {
-        DEFAULTS.topic_raw: DEFAULTS.partitions,
-        DEFAULTS.topic_segmented: DEFAULTS.partitions,
-        DEFAULTS.topic_enriched: DEFAULTS.dedup_partitions,
-        DEFAULTS.topic_stories: DEFAULTS.partitions,
-        DEFAULTS.topic_dlq: DEFAULTS.partitions,
+        name: spec.num_partitions for name, spec in local.items()
     }
-    assert created[DEFAULTS.topic_stories][1] == ["--config", "cleanup.policy=compact,delete"]
+    policy = local[DEFAULTS.topic_stories].topic_configs["cleanup.policy"]
+    assert created[DEFAULTS.topic_stories][1] == ["--config", f"cleanup.policy={policy}"]
     # Topics and workers read the same names: one anchor, not two copies.
     topic_env = env(topics)
     worker_env = env(services(compose)["worker"])
