@@ -23,7 +23,7 @@ demo: env
 	$(BIN)/newsflow demo
 
 lint: env
-	$(BIN)/ruff check streams tests bench training
+	$(BIN)/ruff check .
 
 typecheck: env
 	$(BIN)/mypy

@@ -154,7 +154,7 @@ async def _segment_batch(
                         received_at=msg.timestamp,
                     )
                 )
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
                 out.append(Failure.from_exception(stage, exc))
         return out
 
@@ -180,7 +180,7 @@ async def _enrich_batch(
     for event in events:
         try:
             good.append((event, decode_segmented(event.message.value or b"")))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
             await router.fail(event, Failure.from_exception(stage, exc))
     if good:
         items = [seg for _, seg in good]
@@ -189,7 +189,7 @@ async def _enrich_batch(
                 None, enrich_batch, items, settings.enrich_batch_size
             )
             outputs: list[Enriched | Failure] = list(enriched)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a failing story goes to the DLQ
             outputs = [_enrich_one(seg) for seg in items]
         for (event, _), result in zip(good, outputs, strict=True):
             if isinstance(result, Failure):
@@ -203,7 +203,7 @@ async def _enrich_batch(
 def _enrich_one(seg: Segmented) -> Enriched | Failure:
     try:
         return enrich_batch([seg])[0]
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
         return Failure.from_exception("enrich", exc)
 
 
@@ -226,7 +226,7 @@ async def _dedup_batch(
             item = decode_enriched(event.message.value or b"")
             verdict = decide(item, state, now=time.time())
             record = normalize(item, verdict)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
             await router.fail(event, Failure.from_exception(stage, exc))
             continue
         metrics.DEDUP_OUTCOMES.labels(status=verdict.status).inc()

@@ -82,17 +82,17 @@ def process_lines(
             try:
                 seg = segment_message(outcome.payload, None, max_bytes=settings.max_message_bytes)
                 segmented.append((outcome, seg))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
                 outcome.failure = Failure.from_exception("segment", exc)
         enriched: list[Enriched | Failure]
         try:
             enriched = list(enrich_batch([s for _, s in segmented], batch_size))
-        except Exception:
+        except Exception:  # noqa: BLE001 - a failing story goes to the DLQ
             enriched = []
             for _, seg in segmented:
                 try:
                     enriched.append(enrich_batch([seg])[0])
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
                     enriched.append(Failure.from_exception("enrich", exc))
         for (outcome, _), item in zip(segmented, enriched, strict=True):
             if isinstance(item, Failure):
@@ -100,7 +100,7 @@ def process_lines(
                 continue
             try:
                 outcome.record = normalize(item, decide(item, state, now=time.time()))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
                 outcome.failure = Failure.from_exception("dedup", exc)
         yield from outcomes
 
