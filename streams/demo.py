@@ -36,9 +36,16 @@ def say(msg: str) -> None:
     print(f"newsflow demo: {msg}", file=sys.stderr, flush=True)
 
 
-def start_broker(settings: Settings) -> str:
+def start_broker(settings: Settings) -> str | None:
+    """Start the local broker; returns its port, or None if one was already running (which
+    the demo then leaves running when it stops)."""
     port = settings.bootstrap_servers.split(",")[0].rsplit(":", 1)[-1]
     env = {**os.environ, "KAFKA_PORT": port}
+    running = subprocess.run([str(KAFKA_LOCAL), "status"], env=env, capture_output=True,
+                             timeout=60, stdin=subprocess.DEVNULL, check=False)
+    if running.returncode == 0:
+        say(f"using the Kafka broker already running on 127.0.0.1:{port}")
+        return None
     say(f"starting the local Kafka broker on 127.0.0.1:{port} (first run downloads its jars)")
     done = subprocess.run(
         [str(KAFKA_LOCAL), "start", "--owner-pid", str(os.getpid())],
