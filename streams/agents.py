@@ -127,7 +127,11 @@ def register_agents(app: faust.App, topics: Topics, tables: Tables, settings: Se
     @app.agent(topics.enriched, name="dedup")
     async def dedup_agent(stream: faust.StreamT[bytes]) -> None:
         state = DedupState(
-            stories=tables.stories, fingerprints=tables.fingerprints, urls=tables.urls
+            stories=tables.stories,
+            fingerprints=tables.fingerprints,
+            urls=tables.urls,
+            window_hours=settings.dedup_window_hours,
+            max_entries=settings.dedup_max_entries,
         )
         async for events in _take_events(stream, 64, within=0.05):
             await _dedup_batch(events, topics, settings, state, stream)

@@ -6,7 +6,11 @@ newsflow process IN OUT         the stages over a JSONL file, no Kafka (`-` = st
 newsflow produce FILE...        send files (text, HTML, JSON envelope, JSONL) to news.raw
 newsflow tail [--dlq]           print news.stories (or news.dlq with reasons)
 newsflow topics                 create the pipeline's topics
+newsflow dlq replay [filters]   send chosen news.dlq messages back to news.raw
 newsflow eval segment ...       evaluation commands
+newsflow ingest rss FEEDS_FILE  poll RSS/Atom feeds and send new items to news.raw
+newsflow ingest sitemap URL...  poll (news) sitemaps;  ingest folder DIR: a watched folder
+newsflow ingest jsonl|warc FILE backfill a JSONL or WARC file (progress bar, summary)
 """
 
 from __future__ import annotations
@@ -132,13 +136,107 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    if args.what == "segment":
-        from streams.evaluate.segment_eval import main as segment_main
+def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.dlq_replay import main as replay_main
 
-        return segment_main(args.rest)
-    print(f"newsflow eval: unknown evaluation {args.what!r}", file=sys.stderr)
-    return 2
+    return replay_main(args, settings)
+
+
+EVALUATIONS = {
+    "segment": "streams.evaluate.segment_eval",
+    "enrich": "streams.evaluate.enrich_eval",
+    "dedup": "streams.evaluate.dedup_eval",
+}
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    import importlib
+
+    module = importlib.import_module(EVALUATIONS[args.what])
+    result: int = module.main(args.rest)
+    return result
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.ingest.config import IngestConfig
+    from streams.ingest.run import ingest_file, ingest_folder, ingest_rss, ingest_sitemap
+    from streams.logs import configure
+
+    configure(settings)
+    try:
+        config = IngestConfig.from_env()
+    except SettingsError as exc:
+        print(f"newsflow ingest: {exc}", file=sys.stderr)
+        return 2
+    if getattr(args, "interval", None) is not None and args.source in ("rss", "sitemap"):
+        config = config.replace(interval=args.interval)
+    rounds = 1 if getattr(args, "once", False) else getattr(args, "rounds", None)
+    if args.source == "rss":
+        path = Path(args.feeds_file)
+        if not path.is_file():
+            print(f"newsflow ingest rss: {path} is not a file", file=sys.stderr)
+            return 2
+        try:
+            return ingest_rss(settings, config, path, rounds=rounds,
+                              metrics_port=args.metrics_port, dry_run=args.dry_run)
+        except ValueError as exc:
+            print(f"newsflow ingest rss: {exc}", file=sys.stderr)
+            return 2
+    if args.source == "sitemap":
+        return ingest_sitemap(settings, config, args.urls, rounds=rounds,
+                              metrics_port=args.metrics_port, dry_run=args.dry_run)
+    if args.source == "folder":
+        done = Path(args.done_dir) if args.done_dir else None
+        return ingest_folder(settings, config, Path(args.directory), once=args.once,
+                             interval=args.interval or 1.0, done_dir=done,
+                             metrics_port=args.metrics_port)
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"newsflow ingest {args.source}: {path} is not a file", file=sys.stderr)
+        return 2
+    return ingest_file(settings, config, args.source, path,
+                       progress=args.progress and sys.stderr.isatty(), restart=args.restart)
+
+
+def _add_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("ingest", help="connectors that feed news.raw (rss, sitemap, folder, "
+                       "jsonl, warc); see docs/ingest.md")
+    isub = p.add_subparsers(dest="source", required=True)
+
+    def polling(q: argparse.ArgumentParser, default_interval: str) -> None:
+        q.add_argument("--interval", type=float, default=None,
+                       help=f"seconds between polls (default {default_interval})")
+        q.add_argument("--once", action="store_true", help="poll once and exit")
+        q.add_argument("--rounds", type=int, default=None, help="poll this many times, then exit")
+        q.add_argument("--metrics-port", type=int, default=None,
+                       help="serve /metrics on NEWSFLOW_WEB_HOST at this port")
+
+    q = isub.add_parser("rss", help="poll RSS 2.0 / Atom feeds")
+    q.add_argument("feeds_file", help="one feed URL per line, or JSON/YAML list of URLs or {url, name}")
+    q.add_argument("--dry-run", action="store_true", help="fetch and parse, send nothing")
+    polling(q, "NEWSFLOW_INGEST_INTERVAL or 300")
+    q.set_defaults(func=cmd_ingest)
+
+    q = isub.add_parser("sitemap", help="poll sitemaps, sitemap indexes, Google News sitemaps")
+    q.add_argument("urls", nargs="+")
+    q.add_argument("--dry-run", action="store_true", help="fetch and parse, send nothing")
+    polling(q, "NEWSFLOW_INGEST_INTERVAL or 300")
+    q.set_defaults(func=cmd_ingest)
+
+    q = isub.add_parser("folder", help="watch a folder; each file dropped in is sent once")
+    q.add_argument("directory")
+    q.add_argument("--done-dir", default=None, help="move ingested files here")
+    polling(q, "1")
+    q.set_defaults(func=cmd_ingest)
+
+    for kind, what in (("jsonl", "a JSONL file (one envelope or payload per line)"),
+                       ("warc", "a WARC file's HTML pages (gzip or not)")):
+        q = isub.add_parser(kind, help=f"backfill {what}")
+        q.add_argument("file")
+        q.add_argument("--no-progress", dest="progress", action="store_false")
+        q.add_argument("--restart", action="store_true",
+                       help="ignore the checkpoint of an earlier run of this file")
+        q.set_defaults(func=cmd_ingest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,10 +283,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("eval", help="evaluations (segment)")
-    p.add_argument("what", choices=["segment"])
+    p = sub.add_parser("dlq", help="dead-letter tools (replay)")
+    dlq_sub = p.add_subparsers(dest="dlq_command", required=True)
+    p = dlq_sub.add_parser(
+        "replay",
+        help="send chosen news.dlq messages (original key and bytes) back to news.raw",
+        description="Read news.dlq up to its current end, keep the messages matching every "
+        "filter, and send their original key and bytes to news.raw (prints a JSON summary).",
+    )
+    p.add_argument("--reason", action="append", help="only this reason (repeatable)")
+    p.add_argument("--stage", action="append", help="only this stage (repeatable)")
+    p.add_argument("--partition", type=int, default=None, help="only this news.dlq partition")
+    p.add_argument("--from-offset", type=int, default=None, help="first news.dlq offset")
+    p.add_argument("--to-offset", type=int, default=None, help="last news.dlq offset (inclusive)")
+    p.add_argument("--limit", type=int, default=None, help="send at most this many")
+    p.add_argument(
+        "--to-source",
+        action="store_true",
+        help="send each message back to its source_topic (enrich/dedup failures) "
+        "instead of news.raw",
+    )
+    p.add_argument("--dry-run", action="store_true", help="only count what would be sent")
+    p.set_defaults(func=cmd_dlq)
+
+    p = sub.add_parser("eval", help="evaluations: segment, enrich, dedup")
+    p.add_argument("what", choices=sorted(EVALUATIONS))
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_eval)
+
+    _add_ingest(sub)
     return parser
 
 

@@ -74,7 +74,9 @@ def process_lines(
     batch_size: int = 32,
 ) -> Iterator[Outcome]:
     """Run segment -> enrich -> dedup over raw lines; yields one outcome per message, in order."""
-    state = state or DedupState.in_memory()
+    state = state or DedupState.in_memory(
+        window_hours=settings.dedup_window_hours, max_entries=settings.dedup_max_entries
+    )
     for batch in _batches(lines, batch_size):
         outcomes = [Outcome(n, p) for n, p in batch]
         segmented: list[tuple[Outcome, Segmented]] = []

@@ -1,31 +1,100 @@
 """The dedup stage: decide whether a story was seen before, over a key-value state.
 
 The state is three mappings (Faust tables on RocksDB in the worker, dicts in
-``newsflow process``):
+``newsflow process``), all ``str -> bytes``:
 
-``stories``       story_id -> ``SeenStory`` (its fingerprint and the verdict it got)
-``fingerprints``  exact fingerprint -> story_id (UTF-8) of the first story with that content
+``stories``       story_id -> ``SeenStory`` (msgpack): exact key, verdict, event time, MinHash
+                  state, feature-set size, number/name hashes, anchors, URL key, earlier versions
+``fingerprints``  exact key (headline + article text) -> story_id (UTF-8) of the first story
 ``urls``          canonical URL -> story_id (UTF-8) of the first story at that URL
 
+The candidate index (MinHash-LSH bands, anchors, the eviction heap) lives in memory and is
+derived from ``stories``: it is rebuilt lazily on the first decision after a start, a restart or
+:meth:`DedupState.invalidate`.  The state is bounded by an event-time window (stories older than
+the newest event time seen minus ``window_hours`` are evicted) and a size cap (``max_entries``,
+oldest first).
+
 Rules, in order:
-1. same story_id, same content: a replay; the stored verdict is returned unchanged.
-2. same story_id (or same canonical URL), new content: ``update`` of the first version.
-3. same content as another story: ``duplicate`` of that story's canonical story.
-4. otherwise ``original``.
+1. same story_id, same content as this or an earlier version: a replay; the stored verdict is
+   returned unchanged.
+2. same story_id, new content: ``update`` of the first version.
+3. same content as another story (exact key): ``duplicate`` of that story's canonical story.
+4. same canonical URL, new content: ``update`` of the first story at that URL.
+5. a verified near match (MinHash-LSH / anchor candidates, Jaccard or containment above the
+   thresholds, numbers and names agreeing): ``near_duplicate`` of its canonical story.
+6. otherwise ``original``.
+
+``similarity`` is the verified similarity to the matched story (1.0 for duplicates; for an
+update the similarity to the version it replaces; for an original the best score of a candidate
+that did not pass, 0.0 when there was none).
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import msgspec
 
 from streams.decode import canonical_url
+from streams.dedup.features import (
+    FeatureParams,
+    Features,
+    article_text,
+    extract,
+    restore_minhash,
+    slot_agreement,
+)
+from streams.dedup.index import CandidateIndex
 from streams.records import Dedup, Enriched
 
+__all__ = ["DedupParams", "DedupState", "FeatureParams", "SeenStory", "decide"]
 
-class SeenStory(msgspec.Struct, kw_only=True):
+
+@dataclass(frozen=True, slots=True)
+class DedupParams:
+    """Thresholds of the near-duplicate decision (chosen on the dev half, docs/dedup.md)."""
+
+    features: FeatureParams = field(default_factory=FeatureParams)
+    lsh_bands: int = 32  # 128 perms / 32 bands = 4 rows: P(candidate) 0.5 at J ~ 0.42
+    min_shared_anchors: int = 2
+    jaccard_threshold: float = 0.45
+    containment_threshold: float = 0.65
+    min_containment_size: int = 10  # smaller shingle set must have this many
+    # Veto when this share of the key-token slots (numbers, names, months with the words on
+    # either side) contradict: same words around, another number or name.
+    max_contradictions: float = 0.5
+
+
+class Version(msgspec.Struct, array_like=True):
+    fingerprint: str
+    status: str
+    canonical_id: str | None
+    similarity: float
+
+
+class SeenStory(msgspec.Struct, kw_only=True, array_like=True):
+    fingerprint: str
+    status: str
+    canonical_id: str | None
+    similarity: float
+    seen_at: float
+    event_time: float = 0.0
+    size: int = 0
+    signature: bytes = b""
+    shingles: list[int] = msgspec.field(default_factory=list)
+    slots: list[int] = msgspec.field(default_factory=list)
+    tickers: list[int] = msgspec.field(default_factory=list)
+    anchors: list[int] = msgspec.field(default_factory=list)
+    url_keys: list[str] = msgspec.field(default_factory=list)
+    versions: list[Version] = msgspec.field(default_factory=list)  # earlier contents
+
+
+class _LegacySeen(msgspec.Struct, kw_only=True):
     fingerprint: str
     status: str
     canonical_id: str | None
@@ -33,8 +102,24 @@ class SeenStory(msgspec.Struct, kw_only=True):
     seen_at: float
 
 
-_SEEN_ENCODER = msgspec.json.Encoder()
-_SEEN_DECODER = msgspec.json.Decoder(SeenStory)
+_SEEN_ENCODER = msgspec.msgpack.Encoder()
+_SEEN_DECODER = msgspec.msgpack.Decoder(SeenStory)
+_LEGACY_DECODER = msgspec.json.Decoder(_LegacySeen)
+_MAX_VERSIONS = 8
+
+
+def _decode_seen(raw: bytes) -> SeenStory | None:
+    try:
+        return _SEEN_DECODER.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        pass
+    try:  # the JSON records of the exact-hash-only stage: no signature, not indexed
+        old = _LEGACY_DECODER.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return SeenStory(fingerprint=old.fingerprint, status=old.status,
+                     canonical_id=old.canonical_id, similarity=old.similarity,
+                     seen_at=old.seen_at, event_time=old.seen_at)
 
 
 @dataclass(slots=True)
@@ -42,14 +127,21 @@ class DedupState:
     stories: MutableMapping[str, bytes]
     fingerprints: MutableMapping[str, bytes]
     urls: MutableMapping[str, bytes]
+    window_hours: float = 72.0
+    max_entries: int = 2_000_000
+    params: DedupParams = field(default_factory=DedupParams)
+    _index: CandidateIndex | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def in_memory(cls) -> DedupState:
-        return cls(stories={}, fingerprints={}, urls={})
+    def in_memory(cls, window_hours: float = 72.0, max_entries: int = 2_000_000,
+                  params: DedupParams | None = None) -> DedupState:
+        return cls(stories={}, fingerprints={}, urls={}, window_hours=window_hours,
+                   max_entries=max_entries, params=params or DedupParams())
 
+    # -- stored records -------------------------------------------------------------------
     def seen(self, story_id: str) -> SeenStory | None:
         raw = self.stories.get(story_id)
-        return None if raw is None else _SEEN_DECODER.decode(raw)
+        return None if raw is None else _decode_seen(raw)
 
     def remember(self, story_id: str, seen: SeenStory) -> None:
         self.stories[story_id] = _SEEN_ENCODER.encode(seen)
@@ -62,6 +154,107 @@ class DedupState:
         raw = self.urls.get(url_key)
         return None if raw is None else raw.decode()
 
+    # -- the derived index ----------------------------------------------------------------
+    def invalidate(self) -> None:
+        """Forget the in-memory index; the next decision rebuilds it from ``stories``.
+
+        Call after the tables were recovered or reassigned (e.g. on partitions assigned).
+        """
+        self._index = None
+
+    @property
+    def index(self) -> CandidateIndex:
+        if self._index is None:
+            self._index = self._rebuild()
+        return self._index
+
+    def _rebuild(self) -> CandidateIndex:
+        fp = self.params.features
+        index = CandidateIndex(num_perm=fp.num_perm, num_bands=self.params.lsh_bands)
+        for story_id, raw in list(self.stories.items()):
+            if raw is None:
+                continue
+            seen = _decode_seen(raw)
+            if seen is None:
+                continue
+            index.add(story_id, _minhash_of(seen, fp), seen.anchors, seen.event_time)
+        return index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    # -- eviction -------------------------------------------------------------------------
+    def evict(self) -> int:
+        """Drop stories outside the event-time window and above the size cap; returns count."""
+        index = self.index
+        evicted = 0
+        while len(index) > self.max_entries:
+            sid = index.pop_oldest(None)
+            if sid is None:
+                break
+            self._forget(sid)
+            evicted += 1
+        if index.watermark != float("-inf"):
+            cutoff = index.watermark - self.window_hours * 3600.0
+            while True:
+                sid = index.pop_oldest(cutoff)
+                if sid is None:
+                    break
+                self._forget(sid)
+                evicted += 1
+        if evicted:
+            index.compact_heap()
+        return evicted
+
+    def _forget(self, story_id: str) -> None:
+        seen = self.seen(story_id)
+        self.stories.pop(story_id, None)
+        if seen is None:
+            return
+        mine = story_id.encode()
+        for fingerprint in {seen.fingerprint, *(v.fingerprint for v in seen.versions)}:
+            if self.fingerprints.get(fingerprint) == mine:
+                del self.fingerprints[fingerprint]
+        for url_key in seen.url_keys:
+            if self.urls.get(url_key) == mine:
+                del self.urls[url_key]
+
+
+def _minhash_of(seen: SeenStory, fp: FeatureParams) -> Any:
+    if not seen.signature:
+        return None
+    try:
+        return restore_minhash(seen.signature, fp)
+    except Exception:  # noqa: BLE001 - a record from other parameters: not indexed
+        return None
+
+
+def _epoch(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+LATE_GRACE_SECONDS = 3600.0
+
+
+def event_time(item: Enriched, now: float) -> float:
+    """Published time (else fetched time, else ``now``), never later than ``now`` + 1 day."""
+    seg = item.segmented
+    for value in (item.published_at, seg.published_at, seg.fetched_at):
+        t = _epoch(value)
+        if t is not None and math.isfinite(t):
+            return min(t, now + 86_400.0)
+    return now
+
+
+def exact_key(features: Features) -> str:
+    """Digest of the normalized headline + article tokens."""
+    return hashlib.blake2b(" ".join(features.tokens).encode("utf-8"), digest_size=16).hexdigest()
+
 
 def _canonical_of(state: DedupState, story_id: str) -> str:
     seen = state.seen(story_id)
@@ -70,51 +263,135 @@ def _canonical_of(state: DedupState, story_id: str) -> str:
     return story_id
 
 
+@dataclass(slots=True)
+class Match:
+    story_id: str
+    score: float
+    seen: SeenStory
+
+
+def similarity(features: Features, seen: SeenStory, params: DedupParams) -> tuple[float, bool]:
+    """(score, accepted) of a stored story against a new one: the verification step.
+
+    Exact Jaccard and containment of the two stored shingle sets; accepted above either
+    threshold unless the key tokens veto it (different tickers, or contradicting slots).
+    """
+    if not seen.shingles or not features.shingles:
+        return 0.0, False
+    inter = len(set(features.shingles).intersection(seen.shingles))
+    size_a, size_b = len(features.shingles), len(seen.shingles)
+    jac = inter / (size_a + size_b - inter)
+    small = min(size_a, size_b)
+    con = inter / small
+    score = max(jac, con)
+    if jac >= params.jaccard_threshold:
+        accepted = True
+    elif con >= params.containment_threshold:
+        accepted = small >= params.min_containment_size
+    else:
+        accepted = False
+    if accepted and features.tickers and seen.tickers and not set(features.tickers) & set(
+            seen.tickers):
+        accepted = False
+    if accepted:
+        agree, contra = slot_agreement(features.slots, seen.slots)
+        if contra and contra >= params.max_contradictions * (agree + contra):
+            accepted = False
+    return score, accepted
+
+
+def find_match(features: Features, state: DedupState, exclude: str) -> tuple[Match | None, float]:
+    """The best verified near match among the candidates, and the best score seen at all."""
+    params = state.params
+    best: Match | None = None
+    best_score = 0.0
+    for sid in state.index.candidates(features.minhash, features.anchors,
+                                      params.min_shared_anchors):
+        if sid == exclude:
+            continue
+        seen = state.seen(sid)
+        if seen is None:
+            continue
+        score, accepted = similarity(features, seen, params)
+        best_score = max(best_score, score)
+        if accepted and (best is None or score > best.score
+                         or (score == best.score and sid < best.story_id)):
+            best = Match(sid, score, seen)
+    return best, best_score
+
+
 def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
     """The verdict for one story; updates ``state``. Deterministic for replays."""
-    story_id = item.segmented.story_id
-    fingerprint = item.fingerprints.exact
-    url = item.segmented.source.url
+    seg = item.segmented
+    story_id = seg.story_id
+    params = state.params
+    features = extract(article_text(seg.headline, seg.body, seg.lead), params.features)
+    fingerprint = exact_key(features)
+    url = seg.source.url
     url_key = canonical_url(url) if url else None
+    index = state.index
 
     previous = state.seen(story_id)
-    if previous is not None and previous.fingerprint == fingerprint:
-        return Dedup(
-            status=previous.status,  # type: ignore[arg-type]
-            canonical_id=previous.canonical_id,
-            similarity=previous.similarity,
-        )
+    if previous is not None:
+        if previous.fingerprint == fingerprint:
+            return Dedup(status=previous.status,  # type: ignore[arg-type]
+                         canonical_id=previous.canonical_id, similarity=previous.similarity)
+        for version in previous.versions:
+            if version.fingerprint == fingerprint:
+                return Dedup(status=version.status,  # type: ignore[arg-type]
+                             canonical_id=version.canonical_id, similarity=version.similarity)
 
     verdict: Dedup
-    first_at_url = state.first_at_url(url_key) if url_key else None
     first_same = state.first_with_fingerprint(fingerprint)
+    first_at_url = state.first_at_url(url_key) if url_key else None
     if previous is not None:
-        verdict = Dedup(
-            status="update", canonical_id=previous.canonical_id or story_id, similarity=0.0
-        )
-    elif first_at_url is not None and first_at_url != story_id:
-        verdict = Dedup(
-            status="update", canonical_id=_canonical_of(state, first_at_url), similarity=0.0
-        )
-    elif first_same is not None and first_same != story_id:
-        verdict = Dedup(
-            status="duplicate", canonical_id=_canonical_of(state, first_same), similarity=1.0
-        )
+        score, _ = similarity(features, previous, params)
+        verdict = Dedup(status="update", canonical_id=previous.canonical_id or story_id,
+                        similarity=round(score, 4))
+    elif first_same is not None and first_same != story_id and first_same in state.stories:
+        verdict = Dedup(status="duplicate", canonical_id=_canonical_of(state, first_same),
+                        similarity=1.0)
+    elif (first_at_url is not None and first_at_url != story_id
+          and (url_seen := state.seen(first_at_url)) is not None):
+        score, _ = similarity(features, url_seen, params)
+        verdict = Dedup(status="update", canonical_id=url_seen.canonical_id or first_at_url,
+                        similarity=round(score, 4))
     else:
-        verdict = Dedup(status="original", canonical_id=story_id, similarity=0.0)
+        match, best_score = find_match(features, state, story_id)
+        if match is None:
+            verdict = Dedup(status="original", canonical_id=story_id,
+                            similarity=round(best_score, 4))
+        else:
+            status = "duplicate" if match.seen.fingerprint == fingerprint else "near_duplicate"
+            verdict = Dedup(status=status,  # type: ignore[arg-type]
+                            canonical_id=match.seen.canonical_id or match.story_id,
+                            similarity=1.0 if status == "duplicate" else round(match.score, 4))
 
-    state.remember(
-        story_id,
-        SeenStory(
-            fingerprint=fingerprint,
-            status=verdict.status,
-            canonical_id=verdict.canonical_id,
-            similarity=verdict.similarity,
-            seen_at=now,
-        ),
-    )
-    if first_same is None:
-        state.fingerprints[fingerprint] = story_id.encode()
-    if url_key and first_at_url is None:
+    versions: list[Version] = []
+    if previous is not None:
+        versions = [*previous.versions, Version(previous.fingerprint, previous.status,
+                                                previous.canonical_id, previous.similarity)]
+        versions = versions[-_MAX_VERSIONS:]
+    url_keys = list(previous.url_keys) if previous is not None else []
+    if url_key and (first_at_url is None or first_at_url == story_id
+                    or first_at_url not in state.stories):
         state.urls[url_key] = story_id.encode()
+        if url_key not in url_keys:
+            url_keys.append(url_key)
+    if first_same is None or first_same not in state.stories:
+        state.fingerprints[fingerprint] = story_id.encode()
+    # A story older than the window's trailing edge (a late or backfilled one) is kept for
+    # a grace period instead of being evicted at once, so its own late copies still match.
+    t = event_time(item, now)
+    if index.watermark != float("-inf"):
+        window = state.window_hours * 3600.0
+        t = max(t, index.watermark - window + min(LATE_GRACE_SECONDS, window / 2))
+    state.remember(story_id, SeenStory(
+        fingerprint=fingerprint, status=verdict.status, canonical_id=verdict.canonical_id,
+        similarity=verdict.similarity, seen_at=now, event_time=t, size=features.size,
+        signature=features.minhash.__getstate__(), shingles=features.shingles,
+        slots=features.slots, tickers=features.tickers, anchors=features.anchors, url_keys=url_keys, versions=versions,
+    ))
+    index.add(story_id, features.minhash, features.anchors, t)
+    state.evict()
     return verdict
