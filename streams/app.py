@@ -15,6 +15,7 @@ import faust
 from faust.types import TopicT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from streams import lag
 from streams.logs import logging_config
 from streams.settings import Settings
 
@@ -98,6 +99,17 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics, Tables]:
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    # Consumer lag per topic-partition of the agents' sources, refreshed in the background.
+    lag.install(
+        app,
+        settings,
+        [
+            topics.raw.get_topic_name(),
+            topics.segmented.get_topic_name(),
+            topics.enriched.get_topic_name(),
+        ],
+    )
 
     return app, topics, tables
 

@@ -9,6 +9,12 @@ Catalogue (see docs/metrics.md):
 ``newsflow_end_to_end_latency_seconds``            raw produce/fetch time -> output written
 ``newsflow_enrich_batch_size``                     stories per enrich model call
 ``newsflow_worker_info{version}``                  constant 1, carries the version
+``newsflow_worker_up``                             1 while the worker process serves /metrics
+``newsflow_consumer_lag{group,topic,partition}``   end offset - committed offset (streams/lag.py)
+``newsflow_consumer_committed_offset{group,topic,partition}``   the group's committed offset
+``newsflow_topic_end_offset{topic,partition}``     log end offset of the agents' source topics
+``newsflow_consumer_lag_last_success_timestamp_seconds``  when the lag was last refreshed
+``newsflow_consumer_lag_refresh_errors_total``     failed lag refreshes
 """
 
 from __future__ import annotations
@@ -45,6 +51,34 @@ ENRICH_BATCH_SIZE = Histogram(
 )
 WORKER_INFO = Gauge("newsflow_worker_info", "Worker build information.", ["version"])
 WORKER_INFO.labels(version=__version__).set(1)
+WORKER_UP = Gauge(
+    "newsflow_worker_up", "1 while the worker process is running and serving metrics."
+)
+WORKER_UP.set(1)
+
+# Consumer lag (streams/lag.py): every worker reports the whole group; aggregate with max.
+CONSUMER_LAG = Gauge(
+    "newsflow_consumer_lag",
+    "Messages not yet consumed: log end offset minus the group's committed offset.",
+    ["group", "topic", "partition"],
+)
+CONSUMER_COMMITTED_OFFSET = Gauge(
+    "newsflow_consumer_committed_offset",
+    "The consumer group's committed offset (next message to read).",
+    ["group", "topic", "partition"],
+)
+TOPIC_END_OFFSET = Gauge(
+    "newsflow_topic_end_offset",
+    "Log end offset (offset of the next message written) of an agent's source partition.",
+    ["topic", "partition"],
+)
+LAG_LAST_SUCCESS = Gauge(
+    "newsflow_consumer_lag_last_success_timestamp_seconds",
+    "Unix time of the last successful consumer lag refresh.",
+)
+LAG_REFRESH_ERRORS = Counter(
+    "newsflow_consumer_lag_refresh_errors", "Consumer lag refreshes that failed."
+)
 
 # Pre-create label sets so dashboards see zeros instead of absent series.
 for _stage in STAGES:
@@ -53,3 +87,21 @@ for _stage in STAGES:
     PROCESSING_SECONDS.labels(stage=_stage)
 for _status in ("original", "duplicate", "near_duplicate", "update"):
     DEDUP_OUTCOMES.labels(status=_status)
+
+# Dead-letter reasons (README "Failure handling"). Their series start at 0 so that rate() sees
+# the first dead letter: a counter series born at 1 has no increase to show.
+DECODE_REASONS = (
+    "empty_body",
+    "invalid_json",
+    "invalid_envelope",
+    "unsupported_schema_version",
+    "invalid_utf8",
+    "invalid_encoding",
+    "binary_payload",
+    "too_large",
+)
+for _reason in DECODE_REASONS:
+    DLQ_MESSAGES.labels(stage="segment", reason=_reason)
+for _stage in STAGES:
+    for _reason in ("output_too_large", "stage_error"):
+        DLQ_MESSAGES.labels(stage=_stage, reason=_reason)
