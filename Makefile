@@ -34,7 +34,7 @@ unit: env
 integration: env kafka-fetch
 	$(BIN)/pytest tests/integration
 
-test: env kafka-fetch lint typecheck
+test: env kafka-fetch lint typecheck promtool
 	$(BIN)/pytest
 
 kafka-fetch:
