@@ -3,8 +3,8 @@
 1. starts the local Kafka broker (``deploy/kafka/kafka-local``), owned by this process;
 2. creates the topics and starts a ``newsflow worker`` process;
 3. feeds the bundled sample stories (``samples/``);
-4. keeps going: every file dropped into the inbox folder is sent to ``news.raw`` once
-   (then moved to ``inbox/done/``), and every record on ``news.stories`` is printed and
+4. keeps going: every file dropped into the inbox folder is sent to ``news.raw`` once by the
+   folder connector (``streams.ingest.folder``; then moved to ``inbox/done/``), and every record on ``news.stories`` is printed and
    appended to the output JSONL file;
 5. Ctrl-C (or ``--duration``) stops the worker and the broker.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,14 +21,17 @@ import time
 import urllib.request
 from pathlib import Path
 
-from streams.kafka_io import Outgoing, consume, ensure_topics, messages_from_file, produce
+from streams.ingest.config import IngestConfig
+from streams.ingest.folder import FolderWatcher
+from streams.ingest.producer import KafkaSink
+from streams.ingest.state import SeenStore
+from streams.kafka_io import consume, ensure_topics, messages_from_file, produce
 from streams.settings import Settings
 from streams.tail import format_dead_letter, format_story
 
 REPO = Path(__file__).resolve().parents[1]
 KAFKA_LOCAL = REPO / "deploy" / "kafka" / "kafka-local"
 SAMPLES = REPO / "samples"
-INBOX_SUFFIXES = {".txt", ".html", ".htm", ".json", ".jsonl"}
 
 
 def say(msg: str) -> None:
@@ -89,31 +91,28 @@ def stop_worker(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
-def inbox_messages(inbox: Path) -> list[Outgoing]:
-    """New files in the inbox as messages; each file is moved to ``done/`` once read."""
-    done = inbox / "done"
-    out: list[Outgoing] = []
-    for path in sorted(inbox.iterdir()):
-        if not path.is_file() or path.suffix.lower() not in INBOX_SUFFIXES:
-            continue
-        if time.time() - path.stat().st_mtime < 0.5:
-            continue  # still being written
-        out.extend(messages_from_file(path))
-        done.mkdir(exist_ok=True)
-        shutil.move(str(path), done / path.name)
-    return out
-
-
 async def follow(settings: Settings, inbox: Path, out: Path, duration: float | None) -> None:
     stop_at = time.monotonic() + duration if duration else None
 
     async def watch_inbox() -> None:
-        while stop_at is None or time.monotonic() < stop_at:
-            msgs = inbox_messages(inbox)
-            if msgs:
-                sent = await produce(settings, msgs)
-                say(f"sent {sent} message(s) from the inbox")
-            await asyncio.sleep(1.0)
+        # The folder connector (`newsflow ingest folder`): each file is sent once, after it
+        # stopped changing, remembered in the ingest seen-store, then moved to inbox/done/.
+        config = IngestConfig.from_env().replace(folder_settle=0.5)
+        store = SeenStore(config.state_path(settings))
+        sink = KafkaSink(settings, config)
+        await sink.start()
+        watcher = FolderWatcher(inbox, sink=sink, store=store, config=config,
+                                max_message_bytes=settings.max_message_bytes,
+                                done_dir=inbox / "done")
+        try:
+            while stop_at is None or time.monotonic() < stop_at:
+                sent = await watcher.scan()
+                if sent:
+                    say(f"sent {sent} file(s) from the inbox")
+                await asyncio.sleep(1.0)
+        finally:
+            await sink.stop()
+            store.close()
 
     async def print_records(topic: str, dlq: bool) -> None:
         with open(out, "ab") as sink:
