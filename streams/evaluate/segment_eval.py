@@ -14,7 +14,17 @@ For every page, both forms are segmented: the raw HTML (``html``) and the plain-
 * comments F1: our comment texts joined vs the ``comments`` blocks, micro over tokens on all pages.
 * supplemental F1: caption texts + credits + dateline text + byline names vs ``supplemental``
   blocks, micro over tokens.
+* comments: besides the text-only F1 (``comF1``: comment texts vs the ``comments`` blocks), the
+  gold blocks also hold each comment's header (author, time), so ``comF1a`` scores the texts plus
+  the authors we extracted as fields, and ``comPg`` is the mean per-page F1 over the pages that
+  have comments (the token-micro numbers are dominated by one page with 113k characters).
 * speed: pages per second of ``segment()`` alone (one core, this process).
+
+Held-out scores: the line classifier shipped in the package was trained on these very pages, so
+its rows are marked ``in-sample``. With ``--cv K`` (default 5) every page is also segmented by a
+model trained on the other folds only (folds by page id; ``training/segment/train.py`` builds the
+fold models, which are cached under ``var/segment-cv/``): the ``oof`` rows are the numbers to
+quote. ``--rules`` adds rows for the rules alone (no model).
 
 A baseline row runs ``trafilatura.bare_extraction`` on the HTML (text, title, comments).
 """
@@ -22,6 +32,7 @@ A baseline row runs ``trafilatura.bare_extraction`` on the HTML (text, title, co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import re
@@ -39,6 +50,7 @@ from streams.records import RawStory, Segmented
 from streams.segment import segment
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared/data/l3s-gn1-dev.jsonl.gz"
+DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "var/segment-cv"
 _TOKEN = re.compile(r"\w+")
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
 
@@ -84,6 +96,7 @@ class Pred:
     headline: str | None
     comments: str
     supplemental: str
+    comment_authors: str = ""
 
 
 @dataclass(slots=True)
@@ -101,6 +114,8 @@ class PageScore:
     pred_headline: str | None
     gold_headline: str | None
     reason: str = ""
+    com_f1: float | None = None  # this page's comments F1 (text + authors), if it has comments
+    sup_f1: float | None = None
 
 
 @dataclass(slots=True)
@@ -109,6 +124,7 @@ class Row:
     pages: list[PageScore] = field(default_factory=list)
     seconds: float = 0.0
     com: list[int] = field(default_factory=lambda: [0, 0, 0])  # tp, npred, ngold
+    com_a: list[int] = field(default_factory=lambda: [0, 0, 0])  # texts + authors
     sup: list[int] = field(default_factory=lambda: [0, 0, 0])
 
     def summary(self) -> dict[str, Any]:
@@ -123,6 +139,7 @@ class Row:
         micro_p = tp / npred if npred else 0.0
         micro_r = tp / ngold if ngold else 0.0
         heads = [s for s in self.pages if s.head_exact is not None]
+        coms = [s.com_f1 for s in self.pages if s.com_f1 is not None]
 
         def f1(p: float, r: float) -> float:
             return 2 * p * r / (p + r) if p + r else 0.0
@@ -143,6 +160,8 @@ class Row:
             "headline_exact": sum(1 for s in heads if s.head_exact) / len(heads) if heads else 0.0,
             "headline_fuzzy": sum(1 for s in heads if s.head_fuzzy) / len(heads) if heads else 0.0,
             "comments_f1": f1c(self.com),
+            "comments_f1_authors": f1c(self.com_a),
+            "comments_f1_pages": statistics.fmean(coms) if coms else 0.0,
             "supplemental_f1": f1c(self.sup),
             "pages_per_s": n / self.seconds if self.seconds else 0.0,
         }
@@ -163,19 +182,25 @@ def _pred_from_segmented(s: Segmented) -> Pred:
         headline=s.headline,
         comments="\n".join(c.text for c in s.comments),
         supplemental="\n".join(sup),
+        comment_authors="\n".join(c.author for c in s.comments if c.author),
     )
 
 
 def _reason(sc: PageScore) -> str:
     if sc.npred == 0:
-        return "no body extracted"
-    if sc.r < 0.5:
-        return (
-            f"missed most of the article (recall {sc.r:.2f}); wrong block chosen or article split"
-        )
-    if sc.p < sc.r:
-        return f"boilerplate in body: {sc.npred - sc.tp} extra tokens (precision {sc.p:.2f})"
-    return f"article parts missed: {sc.ngold - sc.tp} tokens (recall {sc.r:.2f})"
+        why = "no body extracted"
+    elif sc.r < 0.5:
+        why = f"missed most of the article (recall {sc.r:.2f}); wrong block chosen or article split"
+    elif sc.p < sc.r:
+        why = f"boilerplate in body: {sc.npred - sc.tp} extra tokens (precision {sc.p:.2f})"
+    else:
+        why = f"article parts missed: {sc.ngold - sc.tp} tokens (recall {sc.r:.2f})"
+    extra = []
+    if sc.head_exact is False:
+        extra.append(f"headline {sc.pred_headline!r:.70} vs gold {sc.gold_headline!r:.70}")
+    if sc.com_f1 is not None and sc.com_f1 < 0.5:
+        extra.append(f"comments F1 {sc.com_f1:.2f}")
+    return why + ("; " + "; ".join(extra) if extra else "")
 
 
 def _score(row: Row, page: dict[str, Any], pred: Pred) -> None:
@@ -206,16 +231,21 @@ def _score(row: Row, page: dict[str, Any], pred: Pred) -> None:
         pred_headline=pred.headline,
         gold_headline=gold_heads[0] if gold_heads else None,
     )
-    sc.reason = _reason(sc)
-    row.pages.append(sc)
     for acc, ours, gold in (
         (row.com, pred.comments, gold_com),
+        (row.com_a, pred.comments + "\n" + pred.comment_authors, gold_com),
         (row.sup, pred.supplemental, gold_sup),
     ):
-        _, _, _, t, n1, n2 = prf(tokens(ours), tokens(gold))
-        acc[0] += t
-        acc[1] += n1
-        acc[2] += n2
+        pf = prf(tokens(ours), tokens(gold))
+        acc[0] += pf[3]
+        acc[1] += pf[4]
+        acc[2] += pf[5]
+        if acc is row.com_a and gold_com.strip():
+            sc.com_f1 = pf[2]
+        if acc is row.sup and gold_sup.strip():
+            sc.sup_f1 = pf[2]
+    sc.reason = _reason(sc)
+    row.pages.append(sc)
 
 
 def _trafilatura(html: str) -> Pred:
@@ -242,7 +272,7 @@ def load(path: Path, limit: int | None) -> Iterator[dict[str, Any]]:
 
 def _fmt_table(rows: list[dict[str, Any]]) -> str:
     cols = [
-        ("name", "system", "{:<22}"),
+        ("name", "system", "{:<26}"),
         ("pages", "pages", "{:>5}"),
         ("body_p", "P", "{:>6.3f}"),
         ("body_r", "R", "{:>6.3f}"),
@@ -252,12 +282,14 @@ def _fmt_table(rows: list[dict[str, Any]]) -> str:
         ("headline_exact", "head=", "{:>6.3f}"),
         ("headline_fuzzy", "head~", "{:>6.3f}"),
         ("comments_f1", "comF1", "{:>6.3f}"),
+        ("comments_f1_authors", "comF1a", "{:>6.3f}"),
+        ("comments_f1_pages", "comPg", "{:>6.3f}"),
         ("supplemental_f1", "supF1", "{:>6.3f}"),
         ("pages_per_s", "pg/s", "{:>7.1f}"),
     ]
     head = " ".join(
         (
-            "{:<22}" if k == "name" else "{:>" + str(len(f.format(0 if k != "name" else ""))) + "}"
+            "{:<26}" if k == "name" else "{:>" + str(len(f.format(0 if k != "name" else ""))) + "}"
         ).format(t)
         for k, t, f in cols
     )
@@ -269,24 +301,110 @@ def _fmt_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _cache_key(pages: list[dict[str, Any]], k: int) -> str:
+    """Fold models depend on the data, the fold count and the feature / rule / training code."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha1(f"{k}:{len(pages)}".encode())
+    for p in pages:
+        h.update(str(p.get("id")).encode())
+    # Everything that shapes the training data; in text.py only the part before the model's
+    # decision code (changing how the model's output is used does not change the fold models).
+    files = [*sorted((root / "streams/segment").glob("*.py")), root / "training/segment/train.py"]
+    for f in files:
+        if not f.exists():
+            continue
+        data = f.read_bytes()
+        if f.name == "text.py":
+            data = data.split(b"#: Rule kinds the model may not override")[0]
+        h.update(data)
+    return h.hexdigest()[:16]
+
+
+def cv_models(pages: list[dict[str, Any]], k: int, cache: Path | None) -> dict[int, Any] | None:
+    """Fold models (trained without the fold's pages), from the cache or trained now."""
+    from streams.segment.model import TreeModel
+
+    d = (cache or DEFAULT_CACHE) / _cache_key(pages, k)
+    if all((d / f"fold{f}.json").exists() for f in range(k)):
+        return {f: TreeModel.load(d / f"fold{f}.json") for f in range(k)}
+    try:
+        from training.segment import train
+    except ImportError as e:  # scikit-learn or the training package not available
+        print(f"[segment-eval] cannot train fold models ({e}); no held-out rows", file=sys.stderr)
+        return None
+    print(f"[segment-eval] training {k} fold models (cached afterwards)", file=sys.stderr)
+    models, _ = train.fold_models(pages, k)
+    save_cv_models(pages, k, models, cache)
+    return models
+
+
+def save_cv_models(
+    pages: list[dict[str, Any]], k: int, models: dict[int, Any], cache: Path | None = None
+) -> None:
+    d = (cache or DEFAULT_CACHE) / _cache_key(pages, k)
+    d.mkdir(parents=True, exist_ok=True)
+    for f, m in models.items():
+        (d / f"fold{f}.json").write_text(json.dumps(m.spec, separators=(",", ":")))
+
+
+def _fold_of(page_id: str, k: int) -> int:
+    import hashlib
+
+    return int(hashlib.sha1(page_id.encode()).hexdigest(), 16) % k
+
+
 def run(
-    data: Path, limit: int | None, form: str, worst: int, baseline: bool = True
+    data: Path | list[dict[str, Any]],
+    limit: int | None,
+    form: str,
+    worst: int,
+    baseline: bool = True,
+    cv: int = 5,
+    rules: bool = False,
+    in_sample: bool = True,
+    cache: Path | None = None,
+    models: dict[int, Any] | None = None,
 ) -> dict[str, Any]:
+    from streams.segment.model import use_model
+
     forms = ["html", "text"] if form == "both" else [form]
-    rows: dict[str, Row] = {f: Row(f"segment/{f}") for f in forms}
+    pages = list(load(data, limit)) if isinstance(data, Path) else list(data)[:limit]
+    if cv and cv > 1 and models is None:
+        models = cv_models(pages, cv, cache)
+    variants: list[tuple[str, Any]] = []  # (row suffix, model selector)
+    if models is not None:
+        variants.append((f"oof{cv}", "cv"))
+    if in_sample:
+        variants.append(("in-sample" if models is not None else "", "packaged"))
+    if rules:
+        variants.append(("rules", None))
+    rows: dict[tuple[str, str], Row] = {}
+    for f in forms:
+        for suffix, _ in variants:
+            rows[(f, suffix)] = Row(f"segment/{f}" + (f" {suffix}" if suffix else ""))
     base = Row("trafilatura/html") if baseline and "html" in forms else None
-    pages = list(load(data, limit))
     t_start = time.perf_counter()
     for i, page in enumerate(pages):
-        for f in forms:
-            raw = RawStory(
-                story_id=str(page.get("id")),
-                body=page.get("html" if f == "html" else "text") or "",
-            )
-            t0 = time.perf_counter()
-            seg = segment(raw)
-            rows[f].seconds += time.perf_counter() - t0
-            _score(rows[f], page, _pred_from_segmented(seg))
+        for suffix, sel in variants:
+            ctx: contextlib.AbstractContextManager[None]
+            if sel == "cv":
+                ctx = use_model(models[_fold_of(str(page.get("id")), cv)])  # type: ignore[index]
+            elif sel == "packaged":
+                ctx = contextlib.nullcontext()
+            else:
+                ctx = use_model(None)
+            with ctx:
+                for f in forms:
+                    raw = RawStory(
+                        story_id=str(page.get("id")),
+                        body=page.get("html" if f == "html" else "text") or "",
+                    )
+                    t0 = time.perf_counter()
+                    seg = segment(raw)
+                    rows[(f, suffix)].seconds += time.perf_counter() - t0
+                    _score(rows[(f, suffix)], page, _pred_from_segmented(seg))
         if base is not None:
             t0 = time.perf_counter()
             pred = _trafilatura(page.get("html") or "")
@@ -299,14 +417,22 @@ def run(
             )
     all_rows = list(rows.values()) + ([base] if base is not None else [])
     result: dict[str, Any] = {
-        "data": str(data),
+        "data": str(data) if isinstance(data, Path) else f"{len(pages)} pages",
         "convention": "body: per-page P/R averaged over pages, F1 of the averages (AEB); also median per-page F1 and token-micro F1",
+        "held_out": (
+            f"'oof{cv}' rows: each page segmented by a model trained on the other {cv - 1} folds "
+            "(out-of-fold); 'in-sample' rows use the packaged model, trained on all these pages"
+            if models is not None
+            else "no held-out rows: the packaged model was trained on these pages"
+        ),
         "rows": [r.summary() for r in all_rows],
         "worst": {},
     }
-    for f, row in rows.items():
+    main_suffix = variants[0][0] if variants else ""
+    for f in forms:
+        row = rows[(f, main_suffix)]
         ws = sorted(row.pages, key=lambda s: s.f)[:worst]
-        result["worst"][f] = [
+        result["worst"][row.name] = [
             {
                 "id": s.id,
                 "url": s.url,
@@ -317,7 +443,7 @@ def run(
             }
             for s in ws
         ]
-        result.setdefault("pages", {})[f] = [
+        result.setdefault("pages", {})[row.name] = [
             {
                 "id": s.id,
                 "f1": s.f,
@@ -326,10 +452,17 @@ def run(
                 "head_exact": s.head_exact,
                 "pred_headline": s.pred_headline,
                 "gold_headline": s.gold_headline,
+                "comments_f1": s.com_f1,
+                "supplemental_f1": s.sup_f1,
             }
             for s in row.pages
         ]
     return result
+
+
+def run_cv(pages: list[dict[str, Any]], k: int, models: dict[int, Any]) -> dict[str, Any]:
+    """Out-of-fold scores of given fold models (used by the training script)."""
+    return run(pages, None, "both", 0, baseline=False, cv=k, in_sample=False, models=models)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -346,15 +479,43 @@ def main(argv: list[str] | None = None) -> int:
         "--json", dest="json_out", type=Path, default=None, help="write full results as JSON"
     )
     ap.add_argument("--no-baseline", action="store_true", help="skip the trafilatura baseline row")
+    ap.add_argument(
+        "--cv",
+        type=int,
+        default=5,
+        help="K-fold cross-validation by page for held-out scores (0: off; default %(default)s)",
+    )
+    ap.add_argument("--rules", action="store_true", help="add rows for the rules alone (no model)")
+    ap.add_argument(
+        "--no-in-sample",
+        action="store_true",
+        help="skip the rows of the packaged (in-sample) model",
+    )
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help="where fold models are cached (default: %(default)s)",
+    )
     args = ap.parse_args(argv)
     if not args.data.exists():
         print(f"data not found: {args.data}", file=sys.stderr)
         return 2
-    res = run(args.data, args.limit, args.form, args.worst, baseline=not args.no_baseline)
+    res = run(
+        args.data,
+        args.limit,
+        args.form,
+        args.worst,
+        baseline=not args.no_baseline,
+        cv=args.cv,
+        rules=args.rules,
+        in_sample=not args.no_in_sample,
+        cache=args.cache,
+    )
     print(_fmt_table(res["rows"]))
-    print(f"\n{res['convention']}")
-    for f, ws in res["worst"].items():
-        print(f"\nworst {len(ws)} pages ({f}):")
+    print(f"\n{res['convention']}\n{res['held_out']}")
+    for name, ws in res["worst"].items():
+        print(f"\nworst {len(ws)} pages ({name}):")
         for w in ws:
             print(
                 f"  F1 {w['f1']:.3f} P {w['p']:.3f} R {w['r']:.3f}  {w['id']}  {w['url'][:80]}\n      {w['reason']}"

@@ -41,9 +41,12 @@ class CaptionHit:
 
 def split_embedded_credit(line: str) -> tuple[str, str] | None:
     """Split 'Caption text. REUTERS/Name' or 'Caption (AP Photo/Name)' into (text, credit)."""
-    m = _EMBEDDED_SLASH.search(line)
+    # Prefilters (necessary conditions of the two patterns; the searches are costly).
+    m = _EMBEDDED_SLASH.search(line) if "/" in line else None
     if m and m.start("credit") > 15:
         return line[: m.start("credit")].strip(), m.group("credit").strip()
+    if not line.rstrip().rstrip(".").rstrip().endswith(")"):
+        return None
     m = _EMBEDDED_PAREN.search(line)
     if m and m.start("credit") > 15 and re.search(r"(?i)photo|getty|picture|/", m.group("credit")):
         return line[: m.start("credit")].strip(), m.group("credit").strip()

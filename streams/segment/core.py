@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from streams.records import Byline, Caption, Comment, Dateline, RawStory, Segmented
@@ -9,13 +10,15 @@ from streams.segment.clean import clean_text, collapse
 from streams.segment.dateline import parse_datetime
 from streams.segment.html import render
 from streams.segment.sniff import sniff
-from streams.segment.text import TextParts, segment_text
+from streams.segment.text import Analysis, TextParts, analyze, segment_text
 from streams.segment.wire import segment_wire
 
 #: Payloads longer than this are truncated before segmentation (the agent may DLQ them earlier).
 MAX_CHARS = 12_000_000
 _ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
+
+_log = logging.getLogger("newsflow.segment")
 
 def _norm_iso(value: str | None) -> str | None:
     """Envelope timestamps to the 'YYYY-MM-DDTHH:MM:SSZ' form when readable."""
@@ -137,6 +140,26 @@ def _segment(raw: RawStory) -> Segmented:
     return _from_text_parts(raw, "text", p, None, None)
 
 
+def analysis_for(raw: RawStory) -> Analysis | None:
+    """The line analysis ``segment`` would classify for an HTML or text-dump payload (training).
+
+    ``None`` for empty payloads and wire copy (wire copy is segmented by rules only).
+    """
+    body = raw.body if isinstance(raw.body, str) else ""
+    if len(body) > MAX_CHARS:
+        body = body[:MAX_CHARS]
+    kind = sniff(body, raw.content_type)
+    if kind == "html":
+        r = render(body)
+        hint = raw.title or r.og_title or r.title
+        if r.h1 and hint is None:
+            hint = r.h1[0]
+        return analyze(r.lines, title_hint=hint, hints=r.hints)
+    if kind == "text":
+        return analyze(clean_text(body), title_hint=raw.title)
+    return None
+
+
 def segment(raw: RawStory) -> Segmented:
     """Split a raw story into headline, dateline, byline, body, captions and comments.
 
@@ -145,7 +168,7 @@ def segment(raw: RawStory) -> Segmented:
     """
     try:
         return _segment(raw)
-    except RecursionError:
-        return _empty(raw, "text")
-    except Exception:
+    except Exception:  # noqa: BLE001 - by contract segment() never raises; logged, not silent
+        _log.exception("segment failed internally; emitting a no-article record",
+                       extra={"story_id": raw.story_id, "stage": "segment"})
         return _empty(raw, "text")

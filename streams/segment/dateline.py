@@ -216,11 +216,14 @@ def _parse_offset(token: str) -> timedelta | None:
     return sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
 
 
+_ANY_DIGIT = re.compile(r"\d")
+
+
 def is_date_line(line: str) -> bool:
     """True when a short line is essentially only a date/time (plus labels such as 'Posted:')."""
-    if len(line) > 80 or not (MONTH_RE.search(line) or _NUMERIC_DATE.search(line)):
+    if len(line) > 80 or not _ANY_DIGIT.search(line):
         return False
-    if not re.search(r"\d", line):
+    if not (MONTH_RE.search(line) or _NUMERIC_DATE.search(line)):
         return False
     rest = _DATE_FILLER.sub(" ", line).split()
     return len(rest) <= 1
@@ -328,7 +331,7 @@ def inline_dateline(paragraph: str) -> InlineDateline | None:
 def looks_like_dateline(line: str) -> bool:
     """Cheap test (no date parsing) for :func:`standalone_dateline` candidates."""
     s = line.strip()
-    if not s or len(s) > 100:
+    if not s or len(s) > 100 or not _ANY_DIGIT.search(s):
         return False
     if is_date_line(s):
         return True

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+import numpy as np
+
 from streams.records import Byline, Caption, Comment, Dateline
 from streams.segment import byline as bl
 from streams.segment.captions import (
@@ -24,6 +26,7 @@ from streams.segment.captions import (
     split_embedded_credit,
 )
 from streams.segment.comments import FOOTER_RE, MARKER_RE, POLICY_RE, parse_comments
+from streams.segment.comments import _meta as comment_meta
 from streams.segment.dateline import (
     InlineDateline,
     inline_dateline,
@@ -31,20 +34,45 @@ from streams.segment.dateline import (
     looks_like_dateline,
     standalone_dateline,
 )
+from streams.segment.features import featurize
 from streams.segment.html import F_CAPTION, F_COMMENT, F_H1, F_HEADING, F_NAV, RenderedLine
+from streams.segment.model import C_BODY, C_COMMENT, C_HEAD, TreeModel, get_model
 
 _WORD = re.compile(r"\w+")
 _END_PUNCT = re.compile(r"[.!?\"\u201d\u2019')\]:;]\s*$")
-BOILER_RE = re.compile(
-    r"(?i)(?:©|\(c\)\s*(?:19|20)\d\d|\bcopyright\b|all rights reserved|\bcookies?\b.{0,60}\b(?:use|accept|policy|consent)\b"
+_BOILER_ANY = (
+    r"©|\(c\)\s*(?:19|20)\d\d|\bcopyright\b|all rights reserved|\bcookies?\b.{0,60}\b(?:use|accept|policy|consent)\b"
     r"|terms (?:of (?:use|service)|and conditions)|privacy (?:policy|statement)"
-    r"|^(?:advertisement|advertising|sponsored(?: links?)?|ad(?:s)?|related(?: \w+)?(?: topics| stories| articles| links| news| content| coverage| items| video)?:?"
+)
+_BOILER_LINE = (
+    r"^(?:advertisement|advertising|sponsored(?: links?)?|ad(?:s)?|related(?: \w+)?(?: topics| stories| articles| links| news| content| coverage| items| video)?:?"
     r"|more (?:news|stories|from|on this|headlines)\b.*|read more\b.*|see also\b.*|share(?: this)?(?: article| story)?:?"
     r"|e-?mail(?: this)?(?: article| story| to a friend)?|print(?: this)?(?: article| story| page)?|tags?:.*|filed under:?.*"
     r"|subscribe\b.*|sign (?:up|in)\b.*|log ?in\b.*|register\b.*|click here\b.*|follow us\b.*|top stories|most (?:popular|read|viewed|emailed|e-mailed)\b.*"
     r"|recommended\b.*|back to top|next (?:page|story|article)\b.*|previous (?:page|story|article)\b.*|print this article email this article"
-    r"|font size:?.*|text size:?.*|story tools|bookmark\b.*|digg this|del\.icio\.us|reprints?\b.*|rss\b.*|home|news|sport|sports|business|world)$)"
+    r"|font size:?.*|text size:?.*|story tools|bookmark\b.*|digg this|del\.icio\.us|reprints?\b.*|rss\b.*|home|news|sport|sports|business|world)$"
 )
+BOILER_RE = re.compile(r"(?i)(?:" + _BOILER_ANY + "|" + _BOILER_LINE + ")")
+# The same test, faster: the anchored alternatives by ``match``, the rest behind a substring
+# prefilter (the unanchored regex is costly on long lines).
+_BOILER_ANY_RE = re.compile(r"(?i)" + _BOILER_ANY)
+_BOILER_LINE_RE = re.compile(r"(?i)" + _BOILER_LINE)
+_BOILER_KEYS = ("©", "(c)", "copyright", "all rights reserved", "cookie", "terms ", "privacy ")
+
+
+def is_policy(s: str) -> bool:
+    """``POLICY_RE.search`` behind a substring prefilter (every alternative needs one of these)."""
+    low = s.lower()
+    return ("comment" in low or "discussion" in low or "abuse" in low) and bool(POLICY_RE.search(s))
+
+
+def is_boiler(s: str) -> bool:
+    if _BOILER_LINE_RE.match(s):
+        return True
+    low = s.lower()
+    return any(k in low for k in _BOILER_KEYS) and bool(_BOILER_ANY_RE.search(s))
+
+
 _NAV_SEP = re.compile(r"\s[|\u2022\u00b7\u00bb>]\s")
 
 
@@ -156,9 +184,7 @@ def _label(lines: list[Line]) -> list[CaptionHit]:
         if ln.words <= 16 and looks_like_dateline(s):
             ln.kind = "date"
             continue
-        if (ln.words < 60 and (BOILER_RE.search(s) or POLICY_RE.search(s))) or len(
-            _NAV_SEP.findall(s)
-        ) >= 2:
+        if (ln.words < 60 and (is_boiler(s) or is_policy(s))) or len(_NAV_SEP.findall(s)) >= 2:
             ln.kind = "boiler"
             continue
         if ln.link_ratio >= 0.5 and not ln.flags & F_COMMENT:
@@ -344,44 +370,65 @@ def _headline(
     return best[1] if best is not None else None
 
 
-def segment_text(
+@dataclass(slots=True)
+class Analysis:
+    """A page's lines with their rule labels, the rule-chosen article run and headline."""
+
+    lines: list[Line]
+    hits: list[CaptionHit]
+    region: tuple[int, int] | None  # (first, last) index into lines, after trimming
+    rule_head: int | None
+    title_hint: str | None
+    is_html: bool
+    meta_head: list[bool] = field(default_factory=list)
+
+
+_META_HINT = re.compile(r"\d|(?i:\b(?:wrote|writes|said|says|by|posted)\b)")
+
+
+def analyze(
     text: str | list[str],
     title_hint: str | None = None,
     hints: dict[int, RenderedLine] | None = None,
-) -> TextParts:
-    """Segment a cleaned plain-text page dump (see :func:`streams.segment.clean.clean_text`).
-
-    ``text`` may be given as lines; ``hints`` (raw line index -> HTML evidence) come from
-    :func:`streams.segment.html.render`.
-    """
-    parts = TextParts()
+) -> Analysis:
+    """Lines, rule labels, the rule run and the rule headline (the classifier's input)."""
     lines = _build_lines(text.split("\n") if isinstance(text, str) else text, hints)
+    an = Analysis(lines, [], None, None, title_hint, hints is not None)
     if not lines:
-        return parts
-    hits = _label(lines)
+        return an
+    an.hits = _label(lines)
     region = _choose_region(lines)
-    if region is None:
-        parts.captions = merge_captions(hits)
-        return parts
-    a, b = region
-    # Trim non-prose edges.
-    while a < b and not lines[a].good:
-        a += 1
-    while b > a and not lines[b].good:
-        b -= 1
+    if region is not None:
+        a, b = region
+        while a < b and not lines[a].good:
+            a += 1
+        while b > a and not lines[b].good:
+            b -= 1
+        an.region = (a, b)
+        lead = next((lines[k].text for k in range(a, b + 1) if _is_rule_body(lines[k])), None)
+        an.rule_head = _headline(lines, a, title_hint, lead)
+    an.meta_head = [
+        ln.words <= 20
+        and bool(_META_HINT.search(ln.text))
+        and comment_meta(ln.text)[0] in ("author", "date")
+        for ln in lines
+    ]
+    return an
 
-    body_idx: list[int] = []
-    for k in range(a, b + 1):
-        ln = lines[k]
-        if ln.kind != "text":
-            continue
-        if (
-            ln.good
-            or (ln.single and ln.words >= 1)
-            or (ln.words >= 6 and _END_PUNCT.search(ln.text))
-        ):
-            body_idx.append(k)
-    # A credit line right after the body ("(Writing by X, Editing by Y)").
+
+def _is_rule_body(ln: Line) -> bool:
+    return ln.kind == "text" and (
+        ln.good
+        or (ln.single and ln.words >= 1)
+        or (ln.words >= 6 and bool(_END_PUNCT.search(ln.text)))
+    )
+
+
+def features_of(an: Analysis) -> np.ndarray:
+    return featurize(an.lines, an.region, an.rule_head, an.title_hint, an.is_html, an.meta_head)
+
+
+def _byline_near(lines: list[Line], a: int, b: int) -> Byline:
     byline = Byline()
     for k in range(max(0, a - 12), min(len(lines), b + 6)):
         ln = lines[k]
@@ -392,12 +439,18 @@ def segment_text(
                 byline = bl.merge(byline, got)
         elif ln.kind == "agency" and a - 12 <= k <= b + 3:
             byline = bl.merge(byline, Byline(agency=bl.agency_line(ln.text)))
+    return byline
 
-    h = _headline(lines, a, title_hint, lines[body_idx[0]].text if body_idx else None)
+
+def _finish(
+    an: Analysis, a: int, b: int, body_idx: list[int], h: int | None, byline: Byline
+) -> TextParts:
+    """Dateline, byline agency, captions around a chosen body and headline."""
+    lines = an.lines
+    parts = TextParts()
     if h is not None:
         parts.headline = lines[h].text
-    # Dateline: a standalone line between headline and body, else the body's inline dateline.
-    d_lo = h + 1 if h is not None else max(0, a - 8)
+    d_lo = h + 1 if h is not None and h < a else max(0, a - 8)
     standalone: Dateline | None = None
     for k in range(d_lo, min(a + 3, len(lines))):
         if lines[k].kind == "date":
@@ -420,13 +473,15 @@ def segment_text(
         parts.dateline = Dateline(place=inline.place, text=inline.text, time=None)
     parts.body = body
     parts.byline = byline
-
     # Captions near the article (not in far-away teaser lists), in order, deduplicated.
-    c_lo = lines[h].idx if h is not None else lines[max(0, a - 15)].idx
+    c_lo = lines[h].idx if h is not None and h < a else lines[max(0, a - 15)].idx
     c_hi = lines[min(len(lines) - 1, b + 10)].idx
-    parts.captions = merge_captions([c for c in hits if c_lo <= c.index <= c_hi])
+    parts.captions = merge_captions([c for c in an.hits if c_lo <= c.index <= c_hi])
+    return parts
 
-    # Comments: the first marker after the body whose section parses into comments.
+
+def _rule_comments(lines: list[Line], b: int) -> list[Comment]:
+    """Comments: the first marker after the body whose section parses into comments."""
     starts = [k for k in range(b + 1, len(lines)) if lines[k].kind == "marker"]
     if not starts:
         first = next((k - 1 for k in range(b + 1, len(lines)) if lines[k].flags & F_COMMENT), None)
@@ -448,7 +503,134 @@ def segment_text(
                 sec = sec[:-5]
                 break
             sec.append(s)
-        parts.comments = parse_comments(sec)
-        if parts.comments:
-            break
+        got = parse_comments(sec)
+        if got:
+            return got
+    return []
+
+
+def _segment_rules(an: Analysis) -> TextParts:
+    lines = an.lines
+    if an.region is None:
+        return TextParts(captions=merge_captions(an.hits))
+    a, b = an.region
+    body_idx = [k for k in range(a, b + 1) if _is_rule_body(lines[k])]
+    parts = _finish(an, a, b, body_idx, an.rule_head, _byline_near(lines, a, b))
+    parts.comments = _rule_comments(lines, b)
     return parts
+
+
+#: Rule kinds the model may not override (strong signals).
+_STRONG = frozenset(["caption", "credit", "byline", "date", "agency", "marker"])
+BODY_MIN = 0.5
+HEAD_MIN = 0.15
+COMMENT_MIN = 0.5
+COMMENTS_MODE = "longest"  # rule-parsed vs model comments: keep the one with more text
+_HEADER_SHARE = 0.2  # rough share of a comment section's characters in author/time headers
+
+
+def _model_body(lines: list[Line], p: np.ndarray) -> tuple[int, int, list[int]] | None:
+    """Best-scoring run under model weights, then the run's lines the model calls body."""
+    best = (0.0, -1, -1)
+    cur = 0.0
+    start = 0
+    pb = p[:, C_BODY]
+    for k, ln in enumerate(lines):
+        if ln.kind == "marker":
+            cur, start = 0.0, k + 1
+            continue
+        w = (float(pb[k]) - BODY_MIN) * max(1, min(ln.words, 80))
+        if cur <= 0:
+            cur, start = 0.0, k
+        cur += w
+        if cur > best[0]:
+            best = (cur, start, k)
+    _, a, b = best
+    if a < 0:
+        return None
+    idx = [k for k in range(a, b + 1) if pb[k] >= BODY_MIN and lines[k].kind not in _STRONG]
+    if not idx:
+        return None
+    return idx[0], idx[-1], idx
+
+
+def _model_headline(an: Analysis, p: np.ndarray, a: int) -> int | None:
+    ph = p[:, C_HEAD]
+    lo = max(0, a - 60)
+    best = -1.0
+    h = None
+    for k in range(lo, min(len(an.lines), a + 1)):
+        if ph[k] > best:
+            best, h = float(ph[k]), k
+    if h is None or best < HEAD_MIN:
+        return an.rule_head
+    return h
+
+
+def _model_comments(an: Analysis, p: np.ndarray, b: int) -> list[Comment]:
+    lines = an.lines
+    pc = p[:, C_COMMENT]
+    sec: list[str] = []
+    blocks: list[list[str]] = []
+    for k in range(b + 1, len(lines)):
+        ln = lines[k]
+        if pc[k] >= COMMENT_MIN and ln.kind != "marker":
+            if ln.block_first and blocks and blocks[-1]:
+                blocks.append([])
+            if not blocks:
+                blocks.append([])
+            blocks[-1].append(ln.text)
+            sec.append(ln.text)
+        elif blocks and blocks[-1]:
+            blocks.append([])
+    if not sec:
+        return []
+    got = parse_comments(sec)
+    if got:
+        # Keep the structured parse unless it lost much of the comment text.
+        kept = sum(len(c.text) for c in got)
+        if kept >= 0.5 * sum(len(t) for t in sec) * (1 - _HEADER_SHARE):
+            return got
+    return [Comment(author=None, posted_at=None, text="\n".join(bk)) for bk in blocks if bk]
+
+
+def _segment_model(an: Analysis, model: TreeModel) -> TextParts:
+    lines = an.lines
+    p = model.predict_proba(features_of(an))
+    got = _model_body(lines, p)
+    if got is None:
+        return _segment_rules(an)
+    a, b, body_idx = got
+    h = _model_headline(an, p, a)
+    parts = _finish(an, a, b, body_idx, h, _byline_near(lines, a, b))
+    # Comments: a marked section that parses into authored / timed items (rules) wins; else the
+    # lines the model calls comments.
+    if COMMENTS_MODE == "rules-first":
+        parts.comments = _rule_comments(lines, b) or _model_comments(an, p, b)
+    elif COMMENTS_MODE == "longest":
+        rc = _rule_comments(lines, b)
+        mc = _model_comments(an, p, b)
+        parts.comments = max(rc, mc, key=lambda cs: sum(len(c.text) for c in cs))
+    else:
+        parts.comments = _model_comments(an, p, b) or _rule_comments(lines, b)
+    return parts
+
+
+def segment_text(
+    text: str | list[str],
+    title_hint: str | None = None,
+    hints: dict[int, RenderedLine] | None = None,
+) -> TextParts:
+    """Segment a cleaned plain-text page dump (see :func:`streams.segment.clean.clean_text`).
+
+    ``text`` may be given as lines; ``hints`` (raw line index -> HTML evidence) come from
+    :func:`streams.segment.html.render`. Uses the packaged line classifier when it is available,
+    the rules alone otherwise.
+    """
+    an = analyze(text, title_hint, hints)
+    if not an.lines:
+        return TextParts()
+    model = get_model()
+    if model is None:
+        return _segment_rules(an)
+    return _segment_model(an, model)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.kafka_io import Outgoing, Received, consume, ensure_topics, produce
 from streams.settings import Settings
@@ -117,8 +119,10 @@ class Worker:
                 self.proc.wait(timeout=10)
 
 
-def start_worker(settings: Settings, log_path: Path) -> Worker:
-    env = {**os.environ, **settings.as_env()}
+def start_worker(
+    settings: Settings, log_path: Path, extra_env: dict[str, str] | None = None
+) -> Worker:
+    env = {**os.environ, **settings.as_env(), **(extra_env or {})}
     log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "worker"],
@@ -180,3 +184,68 @@ def collect(
         return got
 
     return asyncio.run(run())
+
+
+def group_lag(settings: Settings, topics: list[str] | None = None) -> dict[tuple[str, int], int]:
+    """Messages the worker group (``settings.app_id``) has not committed, per topic-partition.
+
+    ``end offset - committed offset`` from the broker itself (ListOffsets + OffsetFetch); a
+    partition the group never committed counts from offset 0. Defaults to the three topics
+    the agents consume.
+    """
+    names = topics or [settings.topic_raw, settings.topic_segmented, settings.topic_enriched]
+
+    async def run() -> dict[tuple[str, int], int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+        await admin.start()
+        await consumer.start()
+        try:
+            described = await admin.describe_topics(names)
+            tps = [
+                TopicPartition(t["topic"], p["partition"])
+                for t in described
+                for p in t["partitions"]
+            ]
+            ends = await consumer.end_offsets(tps)
+            committed = await admin.list_consumer_group_offsets(settings.app_id)
+            lag = {}
+            for tp in tps:
+                meta = committed.get(tp)
+                position = meta.offset if meta is not None and meta.offset >= 0 else 0
+                lag[(tp.topic, tp.partition)] = ends[tp] - position
+            return lag
+        finally:
+            await consumer.stop()
+            await admin.close()
+
+    return asyncio.run(run())
+
+
+class WorkerPool:
+    """Starts workers for one test and kills every one of them at teardown, even on failure."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.started: list[Worker] = []
+
+    def start(
+        self, settings: Settings, name: str = "worker", extra_env: dict[str, str] | None = None
+    ) -> Worker:
+        w = start_worker(settings, self.tmp / f"{name}.log", extra_env)
+        self.started.append(w)
+        return w
+
+    def close(self) -> None:
+        for w in self.started:
+            with contextlib.suppress(Exception):
+                w.stop(signal.SIGKILL, timeout=10)
+
+
+@pytest.fixture
+def worker_pool(tmp_path: Path) -> Iterator[WorkerPool]:
+    pool = WorkerPool(tmp_path)
+    try:
+        yield pool
+    finally:
+        pool.close()

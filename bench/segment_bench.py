@@ -1,0 +1,117 @@
+"""Benchmark (not a test): segmentation speed on one core, with trafilatura as the in-run baseline.
+
+    .venv/bin/python bench/segment_bench.py                 # all 386 L3S-GN1 pages, 3 repeats
+    .venv/bin/python bench/segment_bench.py --pages 100 --repeats 5 --json out.json
+
+Measures, on the L3S-GN1 dev pages (both forms of each page):
+
+* text: plain-text page dumps through ``segment()`` (stories/s);
+* html: the HTML pages through ``segment()`` (pages/s);
+* trafilatura: ``trafilatura.extract`` on the same HTML pages (pages/s), and our speed-up ratio.
+
+Each figure is the median over ``--repeats`` passes (after one warm-up pass that also loads the
+line model). The process is pinned to one CPU when the OS allows it and numeric libraries are
+limited to one thread. Targets (issue 3): >= 200 text stories/s and >= 30 HTML pages/s per core.
+Timings on a shared, busy machine are lower and noisier than on an idle core: the report prints
+the load average so numbers can be judged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streams.records import RawStory  # noqa: E402
+from streams.segment import segment  # noqa: E402
+from streams.segment.model import get_model  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared/data/l3s-gn1-dev.jsonl.gz"
+
+
+def _pin_one_core() -> str:
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[-1]})
+        return f"pinned to cpu {cpus[-1]}"
+    except (AttributeError, OSError):
+        return "not pinned"
+
+
+def _rate(fn: Any, items: list[Any], repeats: int) -> tuple[float, list[float]]:
+    for it in items[: min(20, len(items))]:  # warm-up
+        fn(it)
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for it in items:
+            fn(it)
+        rates.append(len(items) / (time.perf_counter() - t0))
+    return statistics.median(rates), rates
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--pages", type=int, default=None, help="only the first N pages")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-trafilatura", action="store_true")
+    ap.add_argument("--json", dest="json_out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    pin = _pin_one_core()
+    pages = []
+    with gzip.open(args.data, "rt", encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if args.pages is not None and i >= args.pages:
+                break
+            pages.append(json.loads(line))
+    texts = [RawStory(story_id=str(p["id"]), body=p["text"]) for p in pages]
+    htmls = [RawStory(story_id=str(p["id"]), body=p["html"]) for p in pages]
+    model = get_model()
+    res: dict[str, Any] = {
+        "pages": len(pages),
+        "repeats": args.repeats,
+        "cpu": pin,
+        "model": "packaged line model" if model is not None else "rules only (no model file)",
+        "loadavg_before": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+    res["text_per_s"], res["text_runs"] = _rate(segment, texts, args.repeats)
+    res["html_per_s"], res["html_runs"] = _rate(segment, htmls, args.repeats)
+    if not args.no_trafilatura:
+        import trafilatura
+
+        res["trafilatura_html_per_s"], res["trafilatura_runs"] = _rate(
+            lambda r: trafilatura.extract(r.body), htmls, args.repeats
+        )
+        res["html_speedup_vs_trafilatura"] = res["html_per_s"] / res["trafilatura_html_per_s"]
+    res["loadavg_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(
+        f"segment bench: {res['pages']} L3S-GN1 pages, median of {args.repeats}, {pin}, {res['model']}"
+    )
+    print(f"  text dumps   {res['text_per_s']:8.1f} stories/s   (target >= 200)")
+    print(f"  html pages   {res['html_per_s']:8.1f} pages/s     (target >= 30)")
+    if "trafilatura_html_per_s" in res:
+        print(
+            f"  trafilatura  {res['trafilatura_html_per_s']:8.1f} pages/s     "
+            f"(segment html / trafilatura = {res['html_speedup_vs_trafilatura']:.2f}x)"
+        )
+    print(f"  load average before {res['loadavg_before']}, after {res['loadavg_after']}")
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(res, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
