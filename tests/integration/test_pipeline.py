@@ -27,6 +27,24 @@ WIRE_STORY = (
     "The company said sales rose 12 percent to 4.1 billion dollars, helped by new plants in "
     "Poland and Vietnam, and it expects growth to continue next year.\n"
 )
+# Stories for the dedup tests: different events, so no test's story is a near-duplicate of
+# another's in the worker's shared dedup state.
+FERRY_STORY = (
+    "Ferry strike halts crossings to the islands for a second day\n\n"
+    "ATHENS, June 12 - Seamen's unions extended a strike that has stranded thousands of "
+    "tourists at Piraeus and Rafina, the merchant marine ministry said on Thursday, as talks "
+    "over pay and crew sizes broke down for the third time this month.\n\n"
+    "Hotels on Naxos and Paros reported cancellations, and the coast guard said two extra "
+    "military transport ships would carry medical supplies to smaller islands.\n"
+)
+TELESCOPE_STORY = (
+    "Observatory in Chile records its first light with a giant mirror\n\n"
+    "SANTIAGO, Oct 2 - Astronomers switched on a telescope with a 39-metre mirror in the "
+    "Atacama desert on Wednesday, a milestone after two decades of design and construction "
+    "that cost European governments about 1.5 billion euros.\n\n"
+    "The first images showed a distant galaxy cluster in detail that existing instruments "
+    "could not reach, the project's director told a news conference in Santiago.\n"
+)
 
 
 def stories_by_id(worker: Worker, ids: set[str], count: int) -> list[dict[str, object]]:
@@ -135,7 +153,7 @@ def test_bad_messages_go_to_dlq_and_the_next_good_one_passes(worker: Worker) -> 
 
 def test_same_story_under_two_ids_is_one_original_and_one_duplicate(worker: Worker) -> None:
     tag = uuid.uuid4().hex[:8]
-    body = WIRE_STORY.replace("Acme", f"Acme{tag}")
+    body = FERRY_STORY
     first, second = f"first-{tag}", f"second-{tag}"
     send(worker.settings, (None, orjson.dumps({"id": first, "body": body})))
     stories_by_id(worker, {first}, 1)  # the first is decided before the second arrives
@@ -149,7 +167,7 @@ def test_same_story_under_two_ids_is_one_original_and_one_duplicate(worker: Work
 def test_replayed_message_gets_the_same_verdict_not_duplicate_of_itself(worker: Worker) -> None:
     tag = uuid.uuid4().hex[:8]
     story_id = f"replay-{tag}"
-    payload = orjson.dumps({"id": story_id, "body": WIRE_STORY.replace("Acme", f"Zeta{tag}")})
+    payload = orjson.dumps({"id": story_id, "body": TELESCOPE_STORY})
     send(worker.settings, (None, payload))
     stories_by_id(worker, {story_id}, 1)
     send(worker.settings, (None, payload))  # redelivery after a crash: same id, same content
