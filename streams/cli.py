@@ -149,6 +149,25 @@ EVALUATIONS = {
 }
 
 
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    return _run_bench(list(args.rest))
+
+
+def _run_bench(argv: list[str]) -> int:
+    """The benchmark lives in the repository's bench/ (it is not part of the wheel)."""
+    repo = Path(__file__).resolve().parents[1]
+    if not (repo / "bench" / "pipeline_bench.py").is_file():
+        print("newsflow bench: run it from a checkout of the repository (bench/ is missing)",
+              file=sys.stderr)
+        return 2
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    from bench.pipeline_bench import main as bench_main
+
+    result: int = bench_main([a for a in argv if a != "--"] if argv[:1] == ["--"] else argv)
+    return result
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     import importlib
 
@@ -306,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="only count what would be sent")
     p.set_defaults(func=cmd_dlq)
 
+    p = sub.add_parser("bench", help="benchmarks (run from the repository: bench/)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_bench)
+
     p = sub.add_parser("eval", help="evaluations: segment, enrich, dedup")
     p.add_argument("what", choices=sorted(EVALUATIONS))
     p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -316,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if raw[:1] == ["bench"]:  # the benchmark parses its own options
+        return _run_bench(raw[1:])
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()

@@ -39,7 +39,7 @@ class Settings:
     store: str = "rocksdb://"
     max_message_bytes: int = 5_000_000
     enrich_batch_size: int = 32
-    enrich_batch_seconds: float = 0.2
+    enrich_batch_seconds: float = 0.05
     dedup_window_hours: float = 72.0
     dedup_max_entries: int = 2_000_000
     log_level: str = "info"
