@@ -286,7 +286,7 @@ async def _drive(
     await consumer.start()
     await producer.start()
     try:
-        tps = []
+        tps: list[Any] = []
         for topic in out_topics:
             parts = await producer.partitions_for(topic)
             tps.extend(TopicPartition(topic, p) for p in sorted(parts))
