@@ -72,6 +72,17 @@ COUNTRY_ALIASES: dict[str, str] = {
     "St Lucia": "LC",
     "Saint Lucia": "LC",
     "Turkiye": "TR",
+    "North Yemen": "YE",
+    "South Yemen": "YE",
+    "Yemen Arab Republic": "YE",
+    "Kampuchea": "KH",
+    "Yugoslavia": "RS",
+    "Federal Republic of Germany": "DE",
+    "Mainland China": "CN",
+    "Republic of Korea": "KR",
+    "Trinidad": "TT",
+    "Irish Republic": "IE",
+    "Eire": "IE",
 }
 
 DEMONYMS: dict[str, str] = {
@@ -224,6 +235,21 @@ DEMONYMS: dict[str, str] = {
     "Yemeni": "YE",
     "Zambian": "ZM",
     "Zimbabwean": "ZW",
+    "West German": "DE",
+    "East German": "DE",
+    "Yugoslav": "RS",
+    "Ecuadorean": "EC",
+    "Salvadorean": "SV",
+    "Salvadoran": "SV",
+    "Costa Rican": "CR",
+    "Dominican": "DO",
+    "Kiwi": "NZ",
+    "Aussie": "AU",
+    "Scot": "GB",
+    "Malawian": "MW",
+    "Gabonese": "GA",
+    "Sierra Leonean": "SL",
+    "Azeri": "AZ",
 }
 
 

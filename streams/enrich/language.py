@@ -1,7 +1,13 @@
-"""Language identification (ISO 639-1) with lingua, restricted to the languages we expect."""
+"""Language identification (ISO 639-1) with lingua, restricted to the languages we expect.
+
+Fast path: most of the stream is English news, and English prose is recognisable from its
+function words alone ("the", "of", "and", "said", ...), which no other supported language
+uses at that rate; such text skips lingua (about 4 ms a story on a 2,000-character sample).
+"""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
@@ -13,6 +19,44 @@ SUPPORTED = (
 )  # fmt: skip
 UNDETERMINED = "und"
 _SAMPLE_CHARS = 2000
+_FAST_SAMPLE_CHARS = 1500
+_EN_FUNCTION_WORDS = frozenset(
+    [
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "that",
+        "for",
+        "with",
+        "said",
+        "was",
+        "were",
+        "is",
+        "are",
+        "from",
+        "by",
+        "has",
+        "have",
+        "will",
+        "would",
+        "its",
+        "their",
+        "this",
+        "which",
+    ]
+)
+_ASCII_WORD = re.compile(r"[A-Za-z]+")
+
+
+def looks_english(sample: str) -> bool:
+    """True for English prose: at least 40 words, 15% of them English function words."""
+    words = _ASCII_WORD.findall(sample)
+    if len(words) < 40 or sum(c.isascii() for c in sample) < 0.95 * len(sample):
+        return False
+    hits = sum(w.lower() in _EN_FUNCTION_WORDS for w in words)
+    return hits >= 0.15 * len(words)
 
 
 @cache
@@ -22,6 +66,8 @@ def detector() -> LanguageDetector:
 
 def detect_language(text: str, hint: str | None = None) -> str:
     """ISO 639-1 code of ``text``; the hint (envelope/page lang) decides when text is too short."""
+    if looks_english(text[:_FAST_SAMPLE_CHARS]):
+        return "en"
     sample = text[:_SAMPLE_CHARS]
     if sum(c.isalpha() for c in sample) < 20:
         return (hint or UNDETERMINED)[:2].lower() if hint else UNDETERMINED
