@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, cast
 
 import faust
+from faust import streams as faust_streams
 from faust.types import EventT, TopicT
 
 from streams import metrics
-from streams.app import Tables, Topics
+from streams.app import REQUEST_OVERHEAD, Tables, Topics
 from streams.dedup import DedupState, decide
-from streams.dlq import Failure, dlq_headers
+from streams.dlq import Failure, dlq_headers, fit_dead_letter
 from streams.enrich import enrich_batch
 from streams.logs import log_event
 from streams.normalize import normalize
@@ -36,7 +38,11 @@ from streams.records import (
 from streams.settings import Settings
 
 log = logging.getLogger("newsflow.agents")
+# The context variable behind ``faust.streams.current_event()`` (what table writes consult).
+_TABLE_EVENT = faust_streams._current_event
 _OUTPUT_HEADERS = [("schema-version", SCHEMA_VERSION.encode())]
+# Left for the headers of a dead letter inside the producer's max request size.
+_DLQ_HEADER_ROOM = 65_536
 
 
 class Router:
@@ -49,20 +55,24 @@ class Router:
         self.pending: list[Awaitable[Any]] = []
 
     async def emit(self, topic: TopicT, key: str, value: bytes, event: EventT[bytes]) -> None:
-        if len(value) > self.settings.max_message_bytes:
+        key_bytes = key.encode()
+        # The key counts too: the story_id is the key, and the producer refuses key + value
+        # over its max request size (the send would raise and crash the agent).
+        size = len(key_bytes) + len(value)
+        if size > self.settings.max_message_bytes:
             await self.fail(
                 event,
                 Failure(
                     self.stage,
                     "output_too_large",
                     "OutputTooLarge",
-                    f"output record is {len(value)} bytes, over "
+                    f"output record (key + value) is {size} bytes, over "
                     f"NEWSFLOW_MAX_MESSAGE_BYTES={self.settings.max_message_bytes}",
                 ),
             )
             return
         headers = _OUTPUT_HEADERS if topic is self.topics.stories else None
-        self.pending.append(await topic.send(key=key.encode(), value=value, headers=headers))
+        self.pending.append(await topic.send(key=key_bytes, value=value, headers=headers))
         metrics.MESSAGES_OUT.labels(stage=self.stage).inc()
 
     async def fail(self, event: EventT[bytes], failure: Failure) -> None:
@@ -79,11 +89,13 @@ class Router:
             partition=msg.partition,
             offset=msg.offset,
         )
+        budget = self.settings.max_message_bytes + REQUEST_OVERHEAD - _DLQ_HEADER_ROOM
+        key, value, extra = fit_dead_letter(msg.key, msg.value, budget)
         self.pending.append(
             await self.topics.dlq.send(
-                key=msg.key,
-                value=msg.value,
-                headers=dlq_headers(failure, msg.topic, msg.partition, msg.offset),
+                key=key,
+                value=value,
+                headers=dlq_headers(failure, msg.topic, msg.partition, msg.offset) + extra,
             )
         )
 
@@ -224,8 +236,13 @@ async def _dedup_batch(
     started = time.perf_counter()
     for event in events:
         # Table writes go to the changelog partition of the event being processed: tell
-        # Faust which one that is (take_events does not set it).
-        cast(faust.Stream[bytes], stream)._set_current_event(event)
+        # Faust which one that is (take_events does not set it). Only through the context
+        # variable Faust's tables read, which is local to this agent's task: the stream's
+        # ``current_event`` attribute (``Stream._set_current_event`` sets both) is read by
+        # ``take_events``' background buffer filler to pick the event of each new message,
+        # and overwriting it made the next batch carry a stale event in place of a new one,
+        # whose offset was acked without the story ever being processed (lost after a crash).
+        _TABLE_EVENT.set(weakref.ref(event))
         try:
             item = decode_enriched(event.message.value or b"")
             verdict = decide(item, state, now=time.time())

@@ -20,7 +20,7 @@ from streams.logs import logging_config
 from streams.settings import Settings
 
 # Room for headers and the record envelope on top of the largest accepted payload.
-_REQUEST_OVERHEAD = 1_048_576
+REQUEST_OVERHEAD = 1_048_576
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +52,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics, Tables]:
         web_host=settings.web_host,
         web_bind=settings.web_host,
         web_port=settings.web_port,
-        producer_max_request_size=settings.max_message_bytes + _REQUEST_OVERHEAD,
-        consumer_max_fetch_size=settings.max_message_bytes + _REQUEST_OVERHEAD,
+        producer_max_request_size=settings.max_message_bytes + REQUEST_OVERHEAD,
+        consumer_max_fetch_size=settings.max_message_bytes + REQUEST_OVERHEAD,
         producer_compression_type="lz4" if _has_lz4() else None,
         producer_linger_ms=5,
         broker_commit_every=100,

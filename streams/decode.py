@@ -33,6 +33,11 @@ _STRING_FIELDS = ("id", "url", "content_type", "title", "published_at", "fetched
 # Share of C0 control characters (other than tab/newline/CR/form feed) above which a payload
 # is binary junk, not text.
 _MAX_CONTROL_SHARE = 0.05
+# Longest story_id taken as given (envelope id or Kafka key). The id is the key of every
+# internal topic and of the dedup tables' changelogs, whose topics keep the broker's default
+# 1 MB message limit: an id near that size made the changelog writes fail and the dedup
+# agent crash. A longer envelope id is rejected; a longer Kafka key is hashed.
+MAX_ID_BYTES = 1024
 
 
 def decode_message(value: bytes | None, key: bytes | None = None, *, max_bytes: int) -> RawStory:
@@ -68,7 +73,13 @@ def _decode_envelope(value: bytes, key: bytes | None) -> RawStory:
 def envelope_to_story(doc: dict[str, Any], key: bytes | None = None) -> RawStory:
     """Validate an already parsed envelope and build the ``RawStory``."""
     version = doc.get("schema_version", "1")
-    if version not in _SUPPORTED_SCHEMA_VERSIONS:
+    # A list/dict version is unhashable (the set lookup raised TypeError); true == 1 and
+    # 1.0 == 1 must not pass for version 1 either.
+    if (
+        not isinstance(version, str | int)
+        or isinstance(version, bool)
+        or version not in _SUPPORTED_SCHEMA_VERSIONS
+    ):
         raise DecodeError(
             "unsupported_schema_version",
             f"schema_version {version!r} is not supported (this worker reads 1)",
@@ -87,10 +98,16 @@ def envelope_to_story(doc: dict[str, Any], key: bytes | None = None) -> RawStory
             )
     if _control_share(body) > _MAX_CONTROL_SHARE:
         raise DecodeError("binary_payload", "envelope 'body' looks like binary data, not text")
+    envelope_id = doc.get("id")
+    if envelope_id is not None and len(envelope_id.encode("utf-8", "replace")) > MAX_ID_BYTES:
+        raise DecodeError(
+            "invalid_envelope",
+            f"envelope 'id' is longer than {MAX_ID_BYTES} bytes; send a shorter id or none",
+        )
     source = _source(doc.get("source"), doc)
     url = doc.get("url") or source.url
     return RawStory(
-        story_id=derive_story_id(doc.get("id"), url, key, body),
+        story_id=derive_story_id(envelope_id, url, key, body),
         body=body,
         content_type=doc.get("content_type"),
         source=source,
@@ -183,7 +200,8 @@ def derive_story_id(envelope_id: str | None, url: str | None, key: bytes | None,
     """The stable id: envelope id unchanged, else from the canonical URL, else from content.
 
     A Kafka key stands in for a missing envelope id or URL: a key that is a URL is
-    canonicalized, any other key is used as the id.
+    canonicalized, any other key is used as the id (hashed to ``key-<hex>`` when it is
+    longer than ``MAX_ID_BYTES``).
     """
     if envelope_id:
         return envelope_id
@@ -191,6 +209,8 @@ def derive_story_id(envelope_id: str | None, url: str | None, key: bytes | None,
         key_text = key.decode("utf-8", "replace").strip()
         if key_text.startswith(("http://", "https://")):
             url = key_text
+        elif len(key) > MAX_ID_BYTES:
+            return "key-" + hashlib.blake2b(key, digest_size=12).hexdigest()
         elif key_text:
             return key_text
     if url:
