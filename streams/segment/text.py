@@ -34,6 +34,7 @@ from streams.segment.dateline import (
     looks_like_dateline,
     standalone_dateline,
 )
+from streams.segment.features import content_words as _content_words
 from streams.segment.features import featurize
 from streams.segment.html import F_CAPTION, F_COMMENT, F_H1, F_HEADING, F_NAV, RenderedLine
 from streams.segment.model import C_BODY, C_COMMENT, C_HEAD, TreeModel, get_model
@@ -253,68 +254,12 @@ def _choose_region(lines: list[Line]) -> tuple[int, int] | None:
     return a, b
 
 
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "and",
-        "or",
-        "but",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "by",
-        "with",
-        "from",
-        "as",
-        "that",
-        "this",
-        "it",
-        "its",
-        "his",
-        "her",
-        "their",
-        "he",
-        "she",
-        "they",
-        "we",
-        "you",
-        "i",
-        "after",
-        "over",
-        "into",
-        "new",
-        "says",
-        "said",
-        "will",
-        "has",
-        "have",
-        "had",
-        "not",
-        "no",
-        "up",
-    ]
-)
 _HEAD_NOISE = re.compile(
     r"(?i)\b(?:writer|correspondent|reporter|staff|editor|news service|contributor|columnist|ago|"
     r"e-?mail|print|tell a friend|send|single page|recipient|reprints?|most[- ]read|subscribe|"
     r"click|comments?|posted|updated|photo|photograph|view|enlarge|caption|share|video|audio)\b"
     r"|^(?:by|from)\b|https?://|www\.|\[\w+\]$|@"
 )
-
-
-def _content_words(s: str) -> set[str]:
-    return {w[:6] for w in _WORD.findall(s.casefold()) if w not in _STOP and not w.isdigit()}
 
 
 def _headline(
