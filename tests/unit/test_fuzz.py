@@ -29,6 +29,7 @@ from streams.decode import DecodeError, decode_message
 from streams.dedup import DedupState, decide
 from streams.dlq import fit_dead_letter
 from streams.enrich import enrich_batch
+from streams.metrics import DECODE_REASONS
 from streams.normalize import normalize
 from streams.records import RawStory, decode_segmented, encode, to_builtins
 from streams.segment import segment
@@ -38,16 +39,8 @@ VALIDATOR = Draft202012Validator(
     json.loads((REPO / "schemas" / "normalized_story.v1.json").read_text())
 )
 MAX = 200_000
-REASONS = {
-    "empty_body",
-    "invalid_json",
-    "invalid_envelope",
-    "unsupported_schema_version",
-    "invalid_utf8",
-    "invalid_encoding",
-    "binary_payload",
-    "too_large",
-}
+# Every decode failure carries one of the reasons the metrics pre-register (and the README lists).
+REASONS = set(DECODE_REASONS)
 FAST = settings(
     max_examples=120,
     deadline=None,
