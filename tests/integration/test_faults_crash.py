@@ -195,9 +195,11 @@ def pool(worker_pool: WorkerPool) -> WorkerPool:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="KNOWN DEFECT (issue 8, open): in 1 of 2 full CI rehearsals one story of 2,000 did "
-    "not reach news.stories after 3 SIGKILLs, with no DLQ entry and no error logged; the "
-    "cause is not found yet. The test still runs and reports XPASS when nothing is lost.",
+    reason="OPEN (issue 8): in 1 of 2 full CI rehearsals one story of 2,000 was reported "
+    "missing after 3 SIGKILLs, with no DLQ entry and no error logged. That check read the "
+    "outputs before waiting for the lag to drain, so it may have been a slow drain rather "
+    "than a loss; it now re-reads after draining and prints the lag. Until it is confirmed "
+    "either way the test runs but does not gate CI (XPASS when nothing is lost).",
 )
 def test_sigkill_three_times_loses_nothing(
     kafka_bootstrap: str, tmp_path: Path, pool: WorkerPool
@@ -235,8 +237,12 @@ def test_sigkill_three_times_loses_nothing(
         lag = _wait_lag_zero(settings, timeout=60)
         time.sleep(2.0)  # let late repeats (uncommitted batches replayed) arrive
         records = out.snapshot()
+        seen = out.distinct(ids)  # after draining: a slow story is not a lost one
     missing = ids - seen
-    assert not missing, f"lost {len(missing)} stories, e.g. {sorted(missing)[:5]} (seed {seed})"
+    assert not missing, (
+        f"lost {len(missing)} stories, e.g. {sorted(missing)[:5]} (seed {seed}); "
+        f"group lag after draining: {lag}"
+    )
     total, repeated, disagree = _repeats(records, ids)
     assert not disagree, f"repeats with a different story_id/verdict: {disagree[:5]}"
     assert not any(lag.values()), f"lag did not return to 0: {lag}"
