@@ -47,27 +47,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            key = env_name(f.name)
-            if key not in env:
-                continue
-            raw = env[key]
-            default = f.default
-            try:
-                if isinstance(default, bool):
-                    values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
-                elif isinstance(default, int):
-                    values[f.name] = int(raw)
-                elif isinstance(default, float):
-                    values[f.name] = float(raw)
-                else:
-                    values[f.name] = raw
-            except ValueError as exc:
-                raise SettingsError(
-                    f"{key}={raw!r} is not a valid {type(default).__name__}; fix or unset it"
-                ) from exc
+        values = values_from_env(cls, PREFIX, environ)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
         return settings
@@ -100,3 +80,31 @@ class Settings:
 
 def env_name(field_name: str) -> str:
     return PREFIX + field_name.upper()
+
+
+def values_from_env(
+    cls: type, prefix: str, environ: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    """Field values of dataclass ``cls`` found as ``prefix + FIELD`` variables, typed like the
+    field's default; a value that does not parse raises ``SettingsError`` naming the variable."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(cls):
+        key = prefix + f.name.upper()
+        if key not in env:
+            continue
+        raw, default = env[key], f.default
+        try:
+            if isinstance(default, bool):
+                values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            elif isinstance(default, float):
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        except ValueError as exc:
+            raise SettingsError(
+                f"{key}={raw!r} is not a valid {type(default).__name__}; fix or unset it"
+            ) from exc
+    return values

@@ -7,12 +7,11 @@ Settings`; this object holds what only the connectors use (polling, politeness, 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
-from streams.settings import Settings, SettingsError
+from streams.settings import Settings, SettingsError, values_from_env
 
 PREFIX = "NEWSFLOW_INGEST_"
 
@@ -58,26 +57,7 @@ class IngestConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IngestConfig:
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            key = PREFIX + f.name.upper()
-            if key not in env:
-                continue
-            raw, default = env[key], f.default
-            try:
-                if isinstance(default, bool):
-                    values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
-                elif isinstance(default, int):
-                    values[f.name] = int(raw)
-                elif isinstance(default, float):
-                    values[f.name] = float(raw)
-                else:
-                    values[f.name] = raw
-            except ValueError as exc:
-                raise SettingsError(
-                    f"{key}={raw!r} is not a valid {type(default).__name__}; fix or unset it"
-                ) from exc
+        values = values_from_env(cls, PREFIX, environ)
         config = cls(**values)  # type: ignore[arg-type]
         config.validate()
         return config
