@@ -26,13 +26,14 @@ class DecodeError(ValueError):
         self.reason = reason
 
 
-_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-:.]+)""", re.I)
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-:.]+)""", re.I)
 _TRACKING_PARAMS = re.compile(r"^(utm_|fbclid$|gclid$|mc_|ref$|cmpid$|ocid$)", re.I)
 _SUPPORTED_SCHEMA_VERSIONS = {"1", 1}
 _STRING_FIELDS = ("id", "url", "content_type", "title", "published_at", "fetched_at", "language")
 # Share of C0 control characters (other than tab/newline/CR/form feed) above which a payload
 # is binary junk, not text.
 _MAX_CONTROL_SHARE = 0.05
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 # Longest story_id taken as given (envelope id or Kafka key). The id is the key of every
 # internal topic and of the dedup tables' changelogs, whose topics keep the broker's default
 # 1 MB message limit: an id near that size made the changelog writes fail and the dedup
@@ -96,7 +97,7 @@ def envelope_to_story(doc: dict[str, Any], key: bytes | None = None) -> RawStory
                 "invalid_envelope",
                 f"envelope '{name}' must be a string, got {type(doc[name]).__name__}",
             )
-    if _control_share(body) > _MAX_CONTROL_SHARE:
+    if looks_binary(body):
         raise DecodeError("binary_payload", "envelope 'body' looks like binary data, not text")
     envelope_id = doc.get("id")
     if envelope_id is not None and len(envelope_id.encode("utf-8", "replace")) > MAX_ID_BYTES:
@@ -147,7 +148,7 @@ def _decode_text(value: bytes) -> str:
         text = value.decode("utf-8")
     except UnicodeDecodeError as exc:
         # An HTML page may declare its own charset; honour it before giving up.
-        match = _CHARSET_RE.search(value[:4096])
+        match = META_CHARSET.search(value[:4096])
         if match is None:
             raise DecodeError(
                 "invalid_utf8",
@@ -162,17 +163,18 @@ def _decode_text(value: bytes) -> str:
                 "invalid_encoding", f"payload does not decode as its declared charset {charset!r}"
             ) from exc2
     text = text.removeprefix("\ufeff")
-    if _control_share(text) > _MAX_CONTROL_SHARE:
+    if looks_binary(text):
         raise DecodeError("binary_payload", "payload looks like binary data, not text")
     return text
 
 
-def _control_share(text: str) -> float:
+def looks_binary(text: str) -> bool:
+    """True when control characters (other than tab, newline, CR, form feed) make up more
+    than 5% of the first 20,000 characters: binary junk decoded as text."""
     sample = text[:20000]
     if not sample:
-        return 0.0
-    bad = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r\f")
-    return bad / len(sample)
+        return False
+    return len(_CONTROL_CHARS.findall(sample)) / len(sample) > _MAX_CONTROL_SHARE
 
 
 def canonical_url(url: str) -> str:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from streams.decode import canonical_url
+from streams.decode import META_CHARSET, canonical_url, looks_binary
 from streams.ingest.config import IngestConfig
 from streams.ingest.http import FetchError, PoliteFetcher, is_page_type
 from streams.ingest.metrics import FAILED, FETCHES, SENT, SKIPPED
@@ -38,9 +38,7 @@ from streams.logs import log_event
 
 log = logging.getLogger("newsflow.ingest.items")
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-:.]+)""", re.I)
 _LANG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")
-_MAX_CONTROL_SHARE = 0.05
 
 
 def iso_utc(dt: datetime) -> str:
@@ -79,20 +77,13 @@ def language_tag(value: object) -> str | None:
     return value if isinstance(value, str) and _LANG.match(value) else None
 
 
-def control_share(text: str) -> float:
-    sample = text[:20000]
-    if not sample:
-        return 0.0
-    return sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r\f") / len(sample)
-
-
 def decode_body(content: bytes, charset: str | None) -> str | None:
     """Page bytes -> text (declared charset, else a <meta> charset, else UTF-8); None if the
     bytes are binary, not text."""
     if b"\x00" in content[:4096]:
         return None
     candidates = [c for c in (charset,) if c]
-    m = _META_CHARSET.search(content[:4096])
+    m = META_CHARSET.search(content[:4096])
     if m:
         candidates.append(m.group(1).decode("ascii", "replace"))
     candidates.append("utf-8")
@@ -106,7 +97,7 @@ def decode_body(content: bytes, charset: str | None) -> str | None:
     if text is None:
         text = content.decode("utf-8", "replace")
     text = text.removeprefix("\ufeff")
-    if control_share(text) > _MAX_CONTROL_SHARE:
+    if looks_binary(text):
         return None
     return text
 
