@@ -84,7 +84,46 @@ def test_pom_version_is_read_from_dependency_or_property(tmp_path: Path) -> None
 
 
 def test_compose_has_the_services(compose: dict[str, Any]) -> None:
-    assert {"kafka", "topics", "worker", "prometheus"} <= set(services(compose))
+    assert {"kafka", "topics", "worker", "ingest", "ingest-inbox", "prometheus", "grafana"} <= set(
+        services(compose)
+    )
+
+
+def test_several_workers_by_default(compose: dict[str, Any]) -> None:
+    replicas = str(services(compose)["worker"]["deploy"]["replicas"])
+    match = re.fullmatch(r"\$\{NEWSFLOW_WORKERS:-(\d+)\}", replicas)
+    assert match, replicas
+    assert int(match.group(1)) >= 2
+
+
+@pytest.mark.parametrize(
+    ("service", "connector", "port"), [("ingest", "rss", 6067), ("ingest-inbox", "folder", 6068)]
+)
+def test_ingest_services(compose: dict[str, Any], service: str, connector: str, port: int) -> None:
+    svc = services(compose)[service]
+    assert svc["image"] == services(compose)["worker"]["image"]
+    command = svc["command"]
+    assert command[:2] == ["ingest", connector]
+    assert command[command.index("--metrics-port") + 1] == str(port)
+    assert f"http://localhost:{port}/metrics" in " ".join(svc["healthcheck"]["test"])
+    senv = env(svc)
+    Settings.from_env(senv)  # every NEWSFLOW_ value parses
+    assert senv["NEWSFLOW_BROKER"] == "kafka://kafka:9092"
+    assert senv["NEWSFLOW_WEB_HOST"] == "0.0.0.0"
+    assert svc["depends_on"]["topics"] == {"condition": "service_completed_successfully"}
+    # Prometheus scrapes it.
+    prom = load_yaml(ROOT / "deploy" / "prometheus" / "prometheus.yml")
+    (job,) = [j for j in prom["scrape_configs"] if j["job_name"] == "newsflow-ingest"]
+    assert f"{service}:{port}" in job["static_configs"][0]["targets"]
+
+
+def test_ingest_feeds_file_is_mounted_and_loads(compose: dict[str, Any]) -> None:
+    from streams.ingest.rss import load_feeds
+
+    mounts = [v.split(":")[:2] for v in services(compose)["ingest"]["volumes"]]
+    assert ["./deploy/ingest/feeds.yml", "/etc/newsflow/feeds.yml"] in mounts
+    feeds = load_feeds(ROOT / "deploy" / "ingest" / "feeds.yml")
+    assert feeds and all(f.url.startswith("https://") for f in feeds)
 
 
 def test_kafka_image_matches_the_local_broker(compose: dict[str, Any]) -> None:
