@@ -11,7 +11,10 @@ Ready means: the broker answers both, ApiVersions has no error, and the Metadata
 response lists at least one broker and a controller. A TCP connect alone (or a
 broker that is still loading metadata) does not pass.
 
-Usage: probe.py [--bootstrap 127.0.0.1:9092] [--timeout 5] [-v]
+With ``--min-brokers N`` (used by ``kafka-cluster``) the Metadata response must list at
+least N brokers.
+
+Usage: probe.py [--bootstrap 127.0.0.1:9092] [--timeout 5] [--min-brokers 1] [-v]
 Exit status: 0 ready, 1 not ready / not reachable, 2 usage error.
 """
 
@@ -74,7 +77,7 @@ class _Reader:
         return s
 
 
-def probe(host: str, port: int, timeout: float) -> dict[str, Any]:
+def probe(host: str, port: int, timeout: float, min_brokers: int = 1) -> dict[str, Any]:
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
         # 1. ApiVersions v0 (empty body)
@@ -108,6 +111,8 @@ def probe(host: str, port: int, timeout: float) -> dict[str, Any]:
         controller_id = r.take(">i")
         if not brokers:
             raise ProbeError("metadata lists no brokers yet")
+        if len(brokers) < min_brokers:
+            raise ProbeError(f"metadata lists {len(brokers)} brokers, want {min_brokers}")
         if controller_id < 0:
             raise ProbeError("metadata has no controller yet")
         return {
@@ -122,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bootstrap", default="127.0.0.1:9092", help="host:port")
     ap.add_argument("--timeout", type=float, default=5.0, help="socket timeout, seconds")
+    ap.add_argument("--min-brokers", type=int, default=1, help="brokers Metadata must list")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     host, _, port_s = args.bootstrap.rpartition(":")
@@ -132,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.monotonic()
     try:
-        info = probe(host or "127.0.0.1", port, args.timeout)
+        info = probe(host or "127.0.0.1", port, args.timeout, args.min_brokers)
     except (OSError, ProbeError, struct.error) as exc:
         if args.verbose:
             print(f"probe: {args.bootstrap} not ready: {exc}", file=sys.stderr)
