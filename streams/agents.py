@@ -24,7 +24,7 @@ from streams.app import REQUEST_OVERHEAD, Tables, Topics
 from streams.dedup import DedupState, decide
 from streams.dlq import Failure, dlq_headers, fit_dead_letter
 from streams.enrich import enrich_batch
-from streams.logs import log_event
+from streams.logs import log_context, log_event
 from streams.normalize import normalize
 from streams.pipeline import segment_message
 from streams.records import (
@@ -54,7 +54,8 @@ class Router:
         self.stage = stage
         self.pending: list[Awaitable[Any]] = []
 
-    async def emit(self, topic: TopicT, key: str, value: bytes, event: EventT[bytes]) -> None:
+    async def emit(self, topic: TopicT, key: str, value: bytes, event: EventT[bytes]) -> bool:
+        """Send ``value`` (True), or route the event to the DLQ when it is too large (False)."""
         key_bytes = key.encode()
         # The key counts too: the story_id is the key, and the producer refuses key + value
         # over its max request size (the send would raise and crash the agent).
@@ -70,10 +71,11 @@ class Router:
                     f"NEWSFLOW_MAX_MESSAGE_BYTES={self.settings.max_message_bytes}",
                 ),
             )
-            return
+            return False
         headers = _OUTPUT_HEADERS if topic is self.topics.stories else None
         self.pending.append(await topic.send(key=key_bytes, value=value, headers=headers))
         metrics.MESSAGES_OUT.labels(stage=self.stage).inc()
+        return True
 
     async def fail(self, event: EventT[bytes], failure: Failure) -> None:
         msg = event.message
@@ -88,6 +90,7 @@ class Router:
             topic=msg.topic,
             partition=msg.partition,
             offset=msg.offset,
+            key=_key_text(msg.key),
         )
         budget = self.settings.max_message_bytes + REQUEST_OVERHEAD - _DLQ_HEADER_ROOM
         key, value, extra = fit_dead_letter(msg.key, msg.value, budget)
@@ -103,6 +106,25 @@ class Router:
         if self.pending:
             await asyncio.gather(*self.pending)
             self.pending.clear()
+
+
+def _key_text(key: bytes | None, limit: int = 200) -> str | None:
+    """A message key for a log line: the story_id or URL the producer keyed it by (cut short)."""
+    if key is None:
+        return None
+    return key[:limit].decode("utf-8", "replace")
+
+
+def _where(stage: str, event: EventT[bytes]) -> dict[str, Any]:
+    """The log fields that locate a message: stage, topic, partition, offset and its key."""
+    msg = event.message
+    return {
+        "stage": stage,
+        "topic": msg.topic,
+        "partition": msg.partition,
+        "offset": msg.offset,
+        "key": _key_text(msg.key),
+    }
 
 
 def _observe(stage: str, started: float, count: int) -> None:
@@ -161,17 +183,26 @@ async def _segment_batch(
         out: list[Segmented | Failure] = []
         for event in events:
             msg = event.message
-            try:
-                out.append(
-                    segment_message(
+            with log_context(**_where(stage, event)):
+                try:
+                    seg = segment_message(
                         msg.value,
                         msg.key,
                         max_bytes=settings.max_message_bytes,
                         received_at=msg.timestamp,
                     )
-                )
-            except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
-                out.append(Failure.from_exception(stage, exc))
+                except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
+                    out.append(Failure.from_exception(stage, exc))
+                    continue
+                out.append(seg)
+                if log.isEnabledFor(logging.DEBUG):
+                    log_event(
+                        log,
+                        "segmented",
+                        logging.DEBUG,
+                        story_id=seg.story_id,
+                        has_article=seg.has_article,
+                    )
         return out
 
     results = await asyncio.get_running_loop().run_in_executor(None, work)
@@ -200,12 +231,29 @@ async def _enrich_batch(
             await router.fail(event, Failure.from_exception(stage, exc))
     if good:
         items = [seg for _, seg in good]
+        first, last = good[0][0].message, good[-1][0].message
+        # One model call per batch: its log lines carry the batch's first and last offsets.
+        batch_where = {
+            "stage": stage,
+            "topic": first.topic,
+            "partition": first.partition,
+            "offset": first.offset,
+            "last_offset": last.offset,
+            "batch": len(items),
+        }
         try:
             enriched = await asyncio.get_running_loop().run_in_executor(
-                None, enrich_batch, items, settings.enrich_batch_size
+                None, _enrich_in_context, items, settings.enrich_batch_size, batch_where
             )
             outputs: list[Enriched | Failure] = list(enriched)
-        except Exception:  # noqa: BLE001 - a failing story goes to the DLQ
+        except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
+            log_event(
+                log,
+                "enrich batch failed, enriching one by one",
+                logging.WARNING,
+                error=f"{type(exc).__name__}: {exc}",
+                **batch_where,
+            )
             outputs = [_enrich_one(seg) for seg in items]
         for (event, _), result in zip(good, outputs, strict=True):
             if isinstance(result, Failure):
@@ -216,11 +264,19 @@ async def _enrich_batch(
     await router.flush()
 
 
+def _enrich_in_context(
+    items: list[Segmented], batch_size: int, where: dict[str, Any]
+) -> list[Enriched]:
+    with log_context(**where):
+        return enrich_batch(items, batch_size)
+
+
 def _enrich_one(seg: Segmented) -> Enriched | Failure:
-    try:
-        return enrich_batch([seg])[0]
-    except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
-        return Failure.from_exception("enrich", exc)
+    with log_context(stage="enrich", story_id=seg.story_id):
+        try:
+            return enrich_batch([seg])[0]
+        except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
+            return Failure.from_exception("enrich", exc)
 
 
 async def _dedup_batch(
@@ -243,15 +299,25 @@ async def _dedup_batch(
         # and overwriting it made the next batch carry a stale event in place of a new one,
         # whose offset was acked without the story ever being processed (lost after a crash).
         _TABLE_EVENT.set(weakref.ref(event))
-        try:
-            item = decode_enriched(event.message.value or b"")
-            verdict = decide(item, state, now=time.time())
-            record = normalize(item, verdict)
-        except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
-            await router.fail(event, Failure.from_exception(stage, exc))
-            continue
-        metrics.DEDUP_OUTCOMES.labels(status=verdict.status).inc()
-        await router.emit(topics.stories, record.story_id, encode(record), event)
+        with log_context(**_where(stage, event)):
+            try:
+                item = decode_enriched(event.message.value or b"")
+                verdict = decide(item, state, now=time.time())
+                record = normalize(item, verdict)
+            except Exception as exc:  # noqa: BLE001 - a failing story goes to the DLQ
+                await router.fail(event, Failure.from_exception(stage, exc))
+                continue
+            metrics.DEDUP_OUTCOMES.labels(status=verdict.status).inc()
+            if await router.emit(topics.stories, record.story_id, encode(record), event):
+                # One line per story written: grep a story_id for its verdict and its offset.
+                log_event(
+                    log,
+                    "story written",
+                    story_id=record.story_id,
+                    status=verdict.status,
+                    canonical_id=verdict.canonical_id,
+                    similarity=verdict.similarity,
+                )
         received = item.segmented.received_at
         if received:
             metrics.END_TO_END_LATENCY.observe(max(0.0, time.time() - received))

@@ -1,13 +1,19 @@
 """Structured logs: one JSON object per line on stderr.
 
 ``log_event(logger, "message", story_id=..., stage=..., offset=...)`` attaches fields; the
-formatter writes them next to time, level, logger and message.
+formatter writes them next to time, level, logger and message. ``with log_context(stage=...,
+topic=..., partition=..., offset=..., story_id=...)`` attaches fields to every line logged
+inside the block, by any logger (the agents set it around each message, so a warning from
+deep inside a stage still says which story and which offset it was about).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -15,6 +21,37 @@ import orjson
 from streams.settings import Settings
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+_CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("newsflow_log_context", default=None)
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Fields added to every log record made inside the block (nested blocks merge)."""
+    outer = _CONTEXT.get()
+    token = _CONTEXT.set({**outer, **fields} if outer else fields)
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def context_fields() -> dict[str, Any]:
+    """The fields of the innermost ``log_context`` (empty outside any)."""
+    return dict(_CONTEXT.get() or {})
+
+
+class ContextFilter(logging.Filter):
+    """Copies the ``log_context`` fields onto each record; explicit ``extra`` fields win."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = _CONTEXT.get()
+        if fields:
+            for key, value in fields.items():
+                if key not in record.__dict__:
+                    setattr(record, key, value)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,10 +81,12 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": fmt},
+        "filters": {"context": {"()": ContextFilter}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "default",
+                "filters": ["context"],
                 "stream": "ext://sys.stderr",
             }
         },

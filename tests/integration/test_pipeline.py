@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -149,6 +150,35 @@ def test_bad_messages_go_to_dlq_and_the_next_good_one_passes(worker: Worker) -> 
     assert records and records[0]["headline"].startswith("Acme Widgets raises dividend")
     metrics = worker.metrics()
     assert 'newsflow_dlq_messages_total{reason="invalid_json",stage="segment"}' in metrics
+
+    # The worker's JSON log lines say which message they are about.
+    logged = log_lines(worker)
+    dead_lines = [
+        d for d in logged if d.get("msg") == "routed to dlq" and d.get("key") == "broken-" + tag
+    ]
+    assert dead_lines, f"no dlq log line for broken-{tag}"
+    assert dead_lines[0]["reason"] == "invalid_json"
+    assert dead_lines[0]["stage"] == "segment" and dead_lines[0]["offset"] >= 0
+    written = [
+        d for d in logged if d.get("msg") == "story written" and d.get("story_id") == good_id
+    ]
+    assert written, f"no 'story written' log line for {good_id}"
+    line = written[0]
+    assert line["stage"] == "dedup" and line["status"] == "original"
+    assert line["topic"] == worker.settings.topic_enriched
+    assert isinstance(line["partition"], int) and isinstance(line["offset"], int)
+
+
+def log_lines(worker: Worker) -> list[dict[str, Any]]:
+    """The worker log's JSON lines (Faust's own start-up banner lines are skipped)."""
+    out = []
+    for raw in worker.log_path.read_bytes().splitlines():
+        if raw.startswith(b"{"):
+            try:
+                out.append(orjson.loads(raw))
+            except orjson.JSONDecodeError:
+                continue
+    return out
 
 
 def test_same_story_under_two_ids_is_one_original_and_one_duplicate(worker: Worker) -> None:
