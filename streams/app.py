@@ -60,6 +60,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics, Tables]:
         broker_commit_interval=1.0,
         stream_buffer_maxsize=1024,
         logging_config=logging_config(settings),
+        processing_guarantee=settings.processing_guarantee,
     )
 
     def topic(name: str, partitions: int) -> TopicT:

@@ -44,6 +44,9 @@ class Settings:
     dedup_max_entries: int = 2_000_000
     log_level: str = "info"
     log_format: str = "json"
+    # Faust's processing_guarantee: at_least_once (default; see docs/reliability.md,
+    # "Exactly-once") or exactly_once (transactions; needs a 3-broker cluster).
+    processing_guarantee: str = "at_least_once"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +59,11 @@ class Settings:
         if not self.broker.startswith(("kafka://", "aiokafka://")):
             raise SettingsError(
                 f"{env_name('broker')}={self.broker!r} must look like kafka://host:port"
+            )
+        if self.processing_guarantee not in ("at_least_once", "exactly_once"):
+            raise SettingsError(
+                f"{env_name('processing_guarantee')}={self.processing_guarantee!r} must be "
+                "at_least_once or exactly_once"
             )
         for name in ("partitions", "dedup_partitions", "replication_factor", "web_port"):
             if getattr(self, name) < 1:
