@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from streams.ingest.guard import AddressPolicy, parse_networks
 from streams.settings import Settings, SettingsError, values_from_env
 
 PREFIX = "NEWSFLOW_INGEST_"
@@ -38,6 +39,9 @@ class IngestConfig:
     max_page_bytes: int = 2_000_000
     max_feed_bytes: int = 10_000_000
     user_agent: str = "newsflow-ingest/0.1"
+    # Addresses (streams/ingest/guard.py): only public ones, unless allowed here
+    allow_private: bool = False  # any address: private, loopback, link-local, ...
+    allowed_networks: str = ""  # comma-separated CIDRs allowed anyway, e.g. "127.0.0.1/32"
     # Items
     max_items_per_feed: int = 500
     max_attempts: int = 5  # polls an item's page may fail before it is given up
@@ -69,8 +73,18 @@ class IngestConfig:
         for name in ("interval", "deadline", "connect_timeout", "read_timeout", "host_rate"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be > 0")
+        try:
+            parse_networks(self.allowed_networks)
+        except ValueError as exc:
+            raise SettingsError(
+                f"{PREFIX}ALLOWED_NETWORKS={self.allowed_networks!r}: {exc}; expected "
+                "comma-separated CIDRs such as 127.0.0.1/32,10.0.0.0/8"
+            ) from exc
         if self.compression not in {"gzip", "lz4", "zstd", "snappy", "none"}:
             raise SettingsError(f"{PREFIX}COMPRESSION must be gzip, lz4, zstd, snappy or none")
+
+    def address_policy(self) -> AddressPolicy:
+        return AddressPolicy.from_settings(self.allow_private, self.allowed_networks)
 
     def state_path(self, settings: Settings) -> Path:
         return Path(self.state_file) if self.state_file else settings.data_path / "ingest.sqlite3"

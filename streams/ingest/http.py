@@ -12,7 +12,12 @@
   and the body is capped at ``max_bytes`` (Content-Length first, then while streaming, on the
   decoded bytes, so a gzip bomb is cut off too);
 - conditional GET: ``If-None-Match`` / ``If-Modified-Since`` from stored validators, and a
-  304 comes back as ``not_modified``.
+  304 comes back as ``not_modified``;
+- only http(s) URLs, and only public addresses (``streams/ingest/guard.py``): every
+  connection, for every request and redirect hop, is made by a network backend that resolves
+  the name, refuses private/loopback/link-local/... answers unless the settings allow them
+  (``NEWSFLOW_INGEST_ALLOW_PRIVATE``, ``NEWSFLOW_INGEST_ALLOWED_NETWORKS``) and connects to
+  the checked address (no DNS rebinding). A refusal is ``blocked_address``, never retried.
 
 Failures raise :class:`FetchError` with a short ``reason`` for logs and metrics.
 """
@@ -24,6 +29,7 @@ import importlib.util
 import logging
 import random
 import re
+import ssl
 import sys
 import time
 from collections import OrderedDict
@@ -36,6 +42,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from streams.ingest.config import IngestConfig
+from streams.ingest.guard import BlockedAddress, GuardedTransport, Resolver, parse_ip
 from streams.ingest.metrics import HTTP_RETRIES
 from streams.logs import log_event
 
@@ -201,9 +208,18 @@ class PoliteFetcher:
     MAX_POOLS = 512
 
     def __init__(
-        self, config: IngestConfig, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        config: IngestConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolve: Resolver | None = None,
     ) -> None:
+        """``transport`` replaces the guarded one (then only IP literals are checked);
+        ``resolve`` replaces the event loop's ``getaddrinfo`` (tests)."""
         self.config = config
+        self.policy = config.address_policy()
+        self._resolve = resolve
+        self._ssl: ssl.SSLContext | None = None
         self._timeout = httpx.Timeout(
             connect=config.connect_timeout,
             read=config.read_timeout,
@@ -216,15 +232,21 @@ class PoliteFetcher:
 
     def _new_client(self) -> httpx.AsyncClient:
         n = self.config.host_concurrency
+        limits = httpx.Limits(max_connections=n, max_keepalive_connections=n, keepalive_expiry=30.0)
+        transport = self._transport
+        if transport is None:
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context(trust_env=False)
+            transport = GuardedTransport(
+                self.policy, limits=limits, ssl_context=self._ssl, resolve=self._resolve
+            )
         return httpx.AsyncClient(
             timeout=self._timeout,
             follow_redirects=False,
             headers={"User-Agent": self.config.user_agent, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(
-                max_connections=n, max_keepalive_connections=n, keepalive_expiry=30.0
-            ),
+            limits=limits,
             trust_env=False,
-            transport=self._transport,
+            transport=transport,
         )
 
     async def close(self) -> None:
@@ -310,6 +332,16 @@ class PoliteFetcher:
             parts = urlsplit(current)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise FetchError("bad_url", current, "only http(s) URLs are fetched")
+            # IP literals are refused here, before any pool or gate; host names are checked
+            # on their DNS answers when the connection is made (GuardedBackend).
+            literal = parse_ip(parts.hostname)
+            if literal is not None and not self.policy.allows(literal):
+                raise FetchError(
+                    "blocked_address",
+                    current,
+                    str(BlockedAddress(parts.hostname, str(literal))),
+                    skip=True,
+                )
             result, location = await self._once(current, accept, limit, etag, last_modified)
             if location is None:
                 assert result is not None
@@ -344,6 +376,8 @@ class PoliteFetcher:
             try:
                 async with asyncio.timeout(self.config.deadline):
                     return await self._request(client, url, headers, accept, limit)
+            except BlockedAddress as exc:
+                raise FetchError("blocked_address", url, str(exc), skip=True) from exc
             except TimeoutError as exc:
                 raise FetchError(
                     "deadline",

@@ -17,6 +17,7 @@ from streams.ingest.sitemap import SitemapError, SitemapIngestor, inflate, parse
 from streams.ingest.state import SeenStore
 
 CONFIG = IngestConfig(
+    allowed_networks="127.0.0.1/32",  # the local test site; the default refuses loopback
     read_timeout=0.5, deadline=1.5, retries=1, backoff_base=0.01, host_rate=1000.0, spread=False
 )
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
