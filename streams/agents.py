@@ -258,8 +258,10 @@ async def _enrich_batch(
         for (event, _), result in zip(good, outputs, strict=True):
             if isinstance(result, Failure):
                 await router.fail(event, result)
-            else:
-                await router.emit(topics.enriched, result.segmented.story_id, encode(result), event)
+            elif await router.emit(
+                topics.enriched, result.segmented.story_id, encode(result), event
+            ):
+                metrics.observe_enriched(result)
     _observe(stage, started, len(events))
     await router.flush()
 

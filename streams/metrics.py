@@ -8,6 +8,8 @@ Catalogue (see docs/metrics.md):
 ``newsflow_dedup_outcomes_total{status}``          dedup verdicts
 ``newsflow_end_to_end_latency_seconds``            raw produce/fetch time -> output written
 ``newsflow_enrich_batch_size``                     stories per enrich model call
+``newsflow_enrich_field_present_total{field}``     enriched stories whose field is not empty
+``newsflow_enrich_flags_total{flag}``              enrichment degradation flags (no_text, ...)
 ``newsflow_worker_info{version}``                  constant 1, carries the version
 ``newsflow_worker_up``                             1 while the worker process serves /metrics
 ``newsflow_consumer_lag{group,topic,partition}``   end offset - committed offset (streams/lag.py)
@@ -22,6 +24,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 from streams import __version__
+from streams.records import Enriched
 
 STAGES = ("segment", "enrich", "dedup")
 
@@ -49,6 +52,56 @@ ENRICH_BATCH_SIZE = Histogram(
     "Stories per enrich model call.",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
+# Enrichment coverage: divide by newsflow_stage_messages_out_total{stage="enrich"} for the share
+# of stories that got each field (docs/metrics.md).
+COVERAGE_FIELDS = (
+    "language",
+    "published_at",
+    "entities",
+    "places",
+    "countries",
+    "quotes",
+    "keywords",
+    "topics",
+)
+ENRICH_FIELD_PRESENT = Counter(
+    "newsflow_enrich_field_present",
+    "Enriched stories whose field is not empty (language: not 'und').",
+    ["field"],
+)
+ENRICH_FLAGS = Counter(
+    "newsflow_enrich_flags", "Enriched stories carrying a degradation flag.", ["flag"]
+)
+ENRICH_FLAG_NAMES = (
+    "no_text",
+    "no_article",
+    "language_undetermined",
+    "ner_unsupported_language",
+    "ner_truncated",
+    "ner_failed",
+    "enrich_failed",
+)
+
+
+def present_fields(item: Enriched) -> list[str]:
+    """The coverage fields an enriched story has (not empty)."""
+    found = [
+        name
+        for name in COVERAGE_FIELDS[1:]
+        if getattr(item, name)  # published_at: None; the lists: empty
+    ]
+    if item.language and item.language != "und":
+        found.insert(0, "language")
+    return found
+
+
+def observe_enriched(item: Enriched) -> None:
+    for name in present_fields(item):
+        ENRICH_FIELD_PRESENT.labels(field=name).inc()
+    for flag in item.flags:
+        ENRICH_FLAGS.labels(flag=flag).inc()
+
+
 WORKER_INFO = Gauge("newsflow_worker_info", "Worker build information.", ["version"])
 WORKER_INFO.labels(version=__version__).set(1)
 WORKER_UP = Gauge(
@@ -87,6 +140,10 @@ for _stage in STAGES:
     PROCESSING_SECONDS.labels(stage=_stage)
 for _status in ("original", "duplicate", "near_duplicate", "update"):
     DEDUP_OUTCOMES.labels(status=_status)
+for _field in COVERAGE_FIELDS:
+    ENRICH_FIELD_PRESENT.labels(field=_field)
+for _flag in ENRICH_FLAG_NAMES:
+    ENRICH_FLAGS.labels(flag=_flag)
 
 # Dead-letter reasons (README "Failure handling"). Their series start at 0 so that rate() sees
 # the first dead letter: a counter series born at 1 has no increase to show.
