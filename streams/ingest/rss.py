@@ -28,6 +28,7 @@ from streams.ingest.metrics import FAILED, FETCHES, SKIPPED
 from streams.ingest.producer import Sink
 from streams.ingest.schedule import run_schedule
 from streams.ingest.state import SeenStore
+from streams.ingest.xmlsafe import UnsafeXml, screen_xml
 from streams.logs import log_event
 
 log = logging.getLogger("newsflow.ingest.rss")
@@ -119,8 +120,10 @@ def entries_to_items(parsed: Any, feed_url: str, name: str | None, limit: int) -
 
 
 def parse_feed(content: bytes, content_type: str) -> Any:
+    """feedparser's result; raises :class:`UnsafeXml` for a feed that declares entities."""
     import feedparser  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
+    screen_xml(content)
     return feedparser.parse(
         content, response_headers={"content-type": content_type or "application/xml"}
     )
@@ -178,7 +181,19 @@ class RssIngestor:
             FETCHES.labels(connector=CONNECTOR, kind="feed", result="not_modified").inc()
             return ["feed:not_modified"]
         FETCHES.labels(connector=CONNECTOR, kind="feed", result="ok").inc()
-        parsed = await asyncio.to_thread(parse_feed, res.content, res.content_type)
+        try:
+            parsed = await asyncio.to_thread(parse_feed, res.content, res.content_type)
+        except UnsafeXml as exc:
+            FAILED.labels(connector=CONNECTOR, reason=exc.reason).inc()
+            log_event(
+                log,
+                "feed refused",
+                logging.WARNING,
+                url=feed_url,
+                reason=exc.reason,
+                detail=str(exc)[:300],
+            )
+            return [f"feed:{exc.reason}"]
         if parsed.get("bozo") and not parsed.get("entries"):
             FAILED.labels(connector=CONNECTOR, reason="malformed_feed").inc()
             log_event(

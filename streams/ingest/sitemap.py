@@ -2,7 +2,8 @@
 followed recursively up to ``sitemap_max_depth`` levels and ``sitemap_max_files`` files, each
 file at most once per poll) and Google News sitemaps (``news:publication_date``,
 ``news:title``, ``news:publication/news:name``, ``news:language``). Gzip-compressed sitemaps
-are inflated with a size cap. XML is parsed without entities or network access.
+are inflated with a size cap. XML is parsed without entities or network access, and a
+sitemap that declares entities is refused before parsing (``unsafe_xml``, see xmlsafe.py).
 
 A leaf sitemap (``<urlset>``) is fetched with a conditional GET; an index is always fetched
 in full, since its children may change while it does not.
@@ -24,6 +25,7 @@ from streams.ingest.metrics import FAILED, FETCHES, SKIPPED
 from streams.ingest.producer import Sink
 from streams.ingest.schedule import run_schedule
 from streams.ingest.state import SeenStore
+from streams.ingest.xmlsafe import UnsafeXml, screen_xml
 from streams.logs import log_event
 
 log = logging.getLogger("newsflow.ingest.sitemap")
@@ -78,6 +80,10 @@ def parse_sitemap(content: bytes, *, max_urls: int, max_bytes: int) -> Sitemap:
     from lxml import etree
 
     data = inflate(content, max_bytes)
+    try:
+        screen_xml(data)
+    except UnsafeXml as exc:
+        raise SitemapError(exc.reason, str(exc)) from exc
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, huge_tree=False, recover=False, load_dtd=False
     )
