@@ -10,7 +10,8 @@
   and a loop is detected at once;
 - the content type is checked before the body is read (a PDF link costs one response head),
   and the body is capped at ``max_bytes`` (Content-Length first, then while streaming, on the
-  decoded bytes, so a gzip bomb is cut off too);
+  decoded bytes, inflated here never more than the cap allows: a gzip bomb is cut off after
+  ``max_bytes``, not after a whole network read's worth of inflation);
 - conditional GET: ``If-None-Match`` / ``If-Modified-Since`` from stored validators, and a
   304 comes back as ``not_modified``;
 - only http(s) URLs, and only public addresses (``streams/ingest/guard.py``): every
@@ -32,11 +33,13 @@ import re
 import ssl
 import sys
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -442,10 +445,57 @@ class PoliteFetcher:
                 raise FetchError(
                     "too_large", url, f"Content-Length {declared} > {limit}", skip=True
                 )
+            decoder = _Inflater(url, resp.headers.get("content-encoding", ""), limit)
             buf = bytearray()
-            async for chunk in resp.aiter_bytes():
-                buf += chunk
+            async for chunk in resp.aiter_raw():
+                buf += decoder.decode(chunk, limit - len(buf))
                 if len(buf) > limit:
                     raise FetchError("too_large", url, f"body over {limit} bytes", skip=True)
+            buf += decoder.flush()
+            if len(buf) > limit:
+                raise FetchError("too_large", url, f"body over {limit} bytes", skip=True)
             base.content = bytes(buf)
             return base, None
+
+
+class _Inflater:
+    """Content-Encoding decoding that never inflates past the cap: httpx's own decoder
+    inflates a whole network read at once (a 64 KiB read of a gzip bomb is ~64 MB), so the
+    raw bytes are read and inflated here with ``max_length`` = what is left under the cap."""
+
+    def __init__(self, url: str, content_encoding: str, limit: int) -> None:
+        self.url = url
+        encoding = content_encoding.strip().lower()
+        self._zlib: Any = None
+        self._deflate = False
+        if encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._deflate = True  # zlib-wrapped, or raw from some servers: seen on first bytes
+        elif encoding not in ("", "identity"):
+            raise FetchError("bad_encoding", url, f"Content-Encoding {content_encoding!r}")
+
+    def decode(self, chunk: bytes, room: int) -> bytes:
+        if self._deflate and self._zlib is None:
+            zlib_header = (
+                len(chunk) >= 2 and chunk[0] & 0x0F == 8 and (chunk[0] << 8 | chunk[1]) % 31 == 0
+            )
+            self._zlib = zlib.decompressobj(
+                wbits=zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
+            )
+        if self._zlib is None:
+            return chunk
+        try:
+            # at most room + 1 bytes: one more than fits is enough to know it is too large
+            # (then the rest of the chunk stays unconsumed and is never inflated)
+            return bytes(self._zlib.decompress(chunk, max(room, 0) + 1))
+        except zlib.error as exc:
+            raise FetchError("bad_encoding", self.url, str(exc)) from exc
+
+    def flush(self) -> bytes:
+        if self._zlib is None:
+            return b""
+        try:
+            return bytes(self._zlib.flush())
+        except zlib.error as exc:
+            raise FetchError("bad_encoding", self.url, str(exc)) from exc
