@@ -40,7 +40,9 @@ class Context:
         self.settings = settings
         self.config = config
         self.store = SeenStore(config.state_path(settings))
-        self.sink: KafkaSink | MemorySink = MemorySink(keep=False) if dry_run else KafkaSink(settings, config)
+        self.sink: KafkaSink | MemorySink = (
+            MemorySink(keep=False) if dry_run else KafkaSink(settings, config)
+        )
         self.fetcher = PoliteFetcher(config)
         self.stop = asyncio.Event()
 
@@ -88,12 +90,16 @@ async def run_with_signals(ctx: Context, main: Callable[[], Coroutine[Any, Any, 
         log_event(log, "stopped", sent=getattr(ctx.sink, "sent", None))
 
 
-def _serve_metrics(port: int | None, host: str) -> None:
-    if port:
-        from prometheus_client import start_http_server
+def _serve_metrics(port: int | None, host: str) -> Any:
+    """Serve ``/metrics`` on ``host`` (``NEWSFLOW_WEB_HOST``, loopback by default): only
+    counters by connector, kind and reason, no URL or story text. Returns the server."""
+    if not port:
+        return None
+    from prometheus_client import start_http_server
 
-        start_http_server(port, addr=host)
-        log_event(log, "metrics served", url=f"http://{host}:{port}/metrics")
+    server = start_http_server(port, addr=host)
+    log_event(log, "metrics served", url=f"http://{host}:{port}/metrics")
+    return server
 
 
 def ingest_rss(
