@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from streams.records import Comment
-from streams.segment.dateline import MONTH_RE, is_date_line, parse_datetime
+from streams.segment.dateline import _NUMERIC_DATE, MONTH_RE, is_date_line, parse_datetime
 
 MARKER_RE = re.compile(
     r"(?i)^(?:\d+\s+)?(?:(?:reader|readers'?|user|your|latest|all|show|view|read|recent|top)\s+)?"
@@ -51,6 +51,9 @@ FOOTER_RE = re.compile(
 )
 
 
+_DIGIT = re.compile(r"\d")
+
+
 @dataclass(slots=True)
 class _Draft:
     author: str | None = None
@@ -66,44 +69,49 @@ def _clean_author(a: str) -> str | None:
     return a
 
 
-def _time_of(text: str) -> tuple[str | None, bool]:
-    """(UTC ISO or None, looks-like-a-date)."""
+def _time_of(text: str, parse: bool = True) -> tuple[str | None, bool]:
+    """(UTC ISO or None, looks-like-a-date). Without ``parse`` only the cheap looks-like-a-date
+    test runs (a month name and a digit, or a numeric date) and the time is ``None``."""
     t = re.sub(
         r"(?i)\s*(?:--|-|\||\u2014)?\s*(?:report\s+(?:as\s+)?abuse|reply|permalink|recommend\w*).*$",
         "",
         text,
     )
+    if not parse:
+        return None, bool((MONTH_RE.search(t) and _DIGIT.search(t)) or _NUMERIC_DATE.search(t))
     pt = parse_datetime(t)
     if pt is None:
         return None, bool(MONTH_RE.search(t) and re.search(r"\d", t))
     return pt.iso, True
 
 
-def _meta(line: str) -> tuple[str, str | None, str | None]:
-    """Classify one line in a comment section: ('author'|'date'|'action'|'policy'|'text', author, iso)."""
+def _meta(line: str, parse: bool = True) -> tuple[str, str | None, str | None]:
+    """Classify one line in a comment section: ('author'|'date'|'action'|'policy'|'text', author, iso).
+
+    ``parse=False``: the kind only (no date parsing; dates are recognized by their look)."""
     s = line.strip()
     if len(s) > 120 and POLICY_RE.search(s) and len(s.split()) < 80:
         return "policy", None, None
     if len(s) <= 120:
         m = _WROTE_RE.match(s)
         if m and len(m.group("a").split()) <= 6:
-            iso = _time_of(m.group("d"))[0] if m.group("d") else None
+            iso = _time_of(m.group("d"), parse)[0] if m.group("d") else None
             return "author", _clean_author(m.group("a")), iso
         m = _POSTED_BY.match(s)
         if m and (m.group("d") or re.match(r"(?i)^(?:posted|submitted|written|comment)", s)):
-            iso, is_date = _time_of(m.group("d") or "")
+            iso, is_date = _time_of(m.group("d") or "", parse)
             if m.group("d") is None or is_date:
                 return "author", _clean_author(m.group("a")), iso
         if is_date_line(s) or (
             _ACTION_RE.match(re.sub(r"^.*?(?:--|\|)\s*", "", s)) and MONTH_RE.search(s)
         ):
-            iso, is_date = _time_of(s)
+            iso, is_date = _time_of(s, parse)
             if is_date:
                 return "date", None, iso
         for rx in (_NAME_DATE, _DATE_THEN_NAME):
             m = rx.match(s)
             if m:
-                iso, is_date = _time_of(m.group("d"))
+                iso, is_date = _time_of(m.group("d"), parse)
                 a = _clean_author(m.group("a"))
                 if is_date and a and not is_date_line(a):
                     return "author", a, iso

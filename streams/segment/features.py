@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -188,11 +189,20 @@ _IX_WGOOD = FEATURE_NAMES.index("win_good")
 
 
 def _char_table() -> np.ndarray:
-    """Class bits per code point below 0x3000: 1 letter, 2 upper, 4 digit, 8 punct, 16 space."""
-    t = np.zeros(0x3000, dtype=np.uint8)
-    for cp in range(0x3000):
+    """Class bits per BMP code point: 1 letter, 2 upper, 4 digit, 8 punct, 16 space (as the
+    features always counted them: code points from U+3000 count as letters), 32 a regex word
+    character (``\\w``: ``isalnum()`` or ``_``, for the word counts), 64 a decimal digit
+    (``\\d``)."""
+    t = np.zeros(0x10000, dtype=np.uint8)
+    for cp in range(0x10000):
         c = chr(cp)
-        if c.isalpha():
+        if c.isalnum() or c == "_":
+            t[cp] |= 32
+        if c.isdecimal():
+            t[cp] |= 64
+        if cp >= 0x3000:
+            t[cp] |= 1
+        elif c.isalpha():
             t[cp] |= 1
             if c.isupper():
                 t[cp] |= 2
@@ -206,48 +216,151 @@ def _char_table() -> np.ndarray:
 
 
 _CHAR_CLASS = _char_table()
+# Small character sets (bits): 1 end punctuation, 2 bullet, 4 pipe-like end, 8 double quote,
+# 16 menu separator, 32 first letter of by/from/posted/written.
+_S_END, _S_BULLET, _S_PIPE, _S_QUOTE, _S_NAV, _S_BY = 1, 2, 4, 8, 16, 32
+_CHAR_SETS = np.zeros(0x10000, dtype=np.uint8)
+for _bit, _chars in (
+    (_S_END, ".!?\"\u201d\u2019')]:;"),
+    (_S_BULLET, "\u00bb\u2022\u00b7*>-\u2013|"),
+    (_S_PIPE, "|\u00bb>"),
+    (_S_QUOTE, '"\u201c\u201d'),
+    (_S_NAV, "|\u2022\u00b7\u00bb>"),
+    (_S_BY, "bBfFpPwW"),
+):
+    for _c in _chars:
+        _CHAR_SETS[ord(_c)] |= _bit
+
+
+class PageText:
+    """A page's non-blank lines joined by newlines, for page-at-once (vectorized) line tests.
+
+    The costly per-line regex tests run only on the lines that can match: :meth:`with_keys`
+    finds the lines containing one of a pattern's necessary substrings (``str.find`` over the
+    whole page), :meth:`confirm` runs the pattern on those lines. Character statistics come from
+    a code-point class table over the joined page.
+    """
+
+    __slots__ = ("_stats", "_words", "cls", "cp", "joined", "lens", "low", "low_starts", "n")
+    __slots__ += ("sets", "starts", "texts")
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.n = n = len(texts)
+        self.joined = joined = "\n".join(texts)
+        self.cp = cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        self.cls = np.where(cp < 0x10000, _CHAR_CLASS[np.minimum(cp, 0xFFFF)], 1).astype(np.uint8)
+        self.sets = _CHAR_SETS[np.minimum(cp, 0xFFFF)]
+        self.lens = lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
+        self.starts = starts = np.zeros(n, dtype=np.int64)
+        if n > 1:
+            starts[1:] = np.cumsum(lens[:-1] + 1)
+        low = joined.lower()
+        self.low_starts = starts
+        if len(low) != len(joined) or joined.count("\n") >= n:
+            lows = [t.lower().replace("\n", " ") for t in texts]
+            low = "\n".join(lows)
+            self.low_starts = np.zeros(n, dtype=np.int64)
+            if n > 1:
+                self.low_starts[1:] = np.cumsum(
+                    np.fromiter((len(t) + 1 for t in lows[:-1]), dtype=np.int64, count=n - 1)
+                )
+        self.low = low
+        self._words: np.ndarray | None = None
+        self._stats: tuple[np.ndarray, ...] | None = None
+
+    def with_keys(self, keys: tuple[str, ...], lower: bool = True) -> np.ndarray:
+        """Per line: does it contain one of ``keys`` (lower-cased keys against the lower-cased
+        page with ``lower``; as written otherwise)."""
+        text = self.low if lower else self.joined
+        pos: list[int] = []
+        for key in keys:
+            i = text.find(key)
+            while i >= 0:
+                pos.append(i)
+                i = text.find(key, i + 1)
+        out = np.zeros(self.n, dtype=bool)
+        if pos:
+            starts = self.low_starts if lower else self.starts
+            out[np.searchsorted(starts, np.asarray(pos, dtype=np.int64), side="right") - 1] = True
+        return out
+
+    def confirm(self, mask: np.ndarray, test: Callable[[str], object]) -> np.ndarray:
+        """``mask`` narrowed to the lines where ``test(line)`` is true."""
+        out = np.zeros(self.n, dtype=bool)
+        texts = self.texts
+        for k in np.flatnonzero(mask).tolist():
+            if test(texts[k]):
+                out[k] = True
+        return out
+
+    def has_digit(self) -> np.ndarray:
+        """Per line: does it contain a decimal digit (``\\d``; astral digits aside)."""
+        return self.per_line((self.cls & 64) > 0) > 0
+
+    def first_last(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per line: the positions (in the joined page) of its first and last characters."""
+        starts, lens = self.starts, self.lens
+        top = max(0, len(self.cp) - 1)
+        return np.minimum(starts, top), np.minimum(starts + np.maximum(lens, 1) - 1, top)
+
+    def per_line(self, mask: np.ndarray) -> np.ndarray:
+        """Per line: how many characters satisfy ``mask`` (a boolean array over the joined text)."""
+        if len(mask) == 0 or self.n == 0:
+            return np.zeros(self.n)
+        idx = np.minimum(self.starts, len(mask) - 1)
+        out: np.ndarray = np.add.reduceat(mask.astype(np.int32), idx).astype(np.float64)
+        out[self.lens == 0] = 0.0
+        return out
+
+    def words(self) -> np.ndarray:
+        """Per line: the number of ``\\w+`` runs (``len(re.findall(r"\\w+", line))``)."""
+        if self._words is None:
+            if len(self.cp) and int(self.cp.max()) > 0xFFFF:  # astral characters: ask the regex
+                self._words = np.asarray(
+                    [len(_WORD.findall(t)) for t in self.texts], dtype=np.int64
+                )
+            else:
+                w = (self.cls & 32) > 0
+                start = w.copy()
+                start[1:] &= ~w[:-1]
+                self._words = self.per_line(start).astype(np.int64)
+        return self._words
+
+    def char_stats(self) -> tuple[np.ndarray, ...]:
+        """Per line: capitalized-word ratio, upper-case letter ratio, digit ratio, punctuation
+        ratio, mean word length (whitespace-separated words)."""
+        if self._stats is None:
+            cls, cp, lens = self.cls, self.cp, self.lens
+            letter = (cls & 1) > 0
+            upper = (cls & 2) > 0
+            space = (cls & 16) > 0
+            prev_space = np.ones(len(cls), dtype=bool)
+            prev_space[1:] = space[:-1]
+            word_start = prev_space & ~space
+            n_letter = self.per_line(letter)
+            n_upper = self.per_line(upper)
+            n_digit = self.per_line((cls & 4) > 0)
+            n_punct = self.per_line((cls & 8) > 0)
+            n_space = self.per_line(space & (cp != 10))
+            n_words = self.per_line(word_start)
+            n_alpha_w = self.per_line(word_start & letter)
+            n_cap_w = self.per_line(word_start & upper)
+            ln = np.maximum(lens, 1).astype(np.float64)
+            self._stats = (
+                np.where(n_alpha_w > 0, n_cap_w / np.maximum(n_alpha_w, 1), 0.0),
+                n_upper / np.maximum(n_letter, 1),
+                n_digit / ln,
+                n_punct / ln,
+                (lens - n_space) / np.maximum(n_words, 1),
+            )
+        return self._stats
 
 
 def char_stats(texts: list[str]) -> tuple[np.ndarray, ...]:
     """Per line (vectorized over the page): capitalized-word ratio, upper-case letter ratio,
     digit ratio, punctuation ratio, mean word length. Characters above U+2FFF count as letters."""
-    n = len(texts)
-    joined = "\n".join(texts)
-    cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    cls = np.where(cp < 0x3000, _CHAR_CLASS[np.minimum(cp, 0x2FFF)], 1).astype(np.uint8)
-    lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
-    starts = np.zeros(n, dtype=np.int64)
-    if n > 1:
-        starts[1:] = np.cumsum(lens[:-1] + 1)
-    letter = (cls & 1) > 0
-    space = (cls & 16) > 0
-    prev_space = np.ones(len(cls), dtype=bool)
-    prev_space[1:] = space[:-1]
-    word_start = prev_space & ~space
-    # reduceat needs non-empty segments: lines are never empty here, guard anyway
-    idx = np.minimum(starts, max(0, len(cls) - 1))
-
-    def per_line(mask: np.ndarray) -> np.ndarray:
-        if len(mask) == 0:
-            return np.zeros(n)
-        return np.add.reduceat(mask.astype(np.int32), idx).astype(np.float64)
-
-    n_letter = per_line(letter)
-    n_upper = per_line((cls & 2) > 0)
-    n_digit = per_line((cls & 4) > 0)
-    n_punct = per_line((cls & 8) > 0)
-    n_space = per_line(space & (cp != 10))
-    n_words = per_line(word_start)
-    n_alpha_w = per_line(word_start & letter)
-    n_cap_w = per_line(word_start & ((cls & 2) > 0))
-    ln = np.maximum(lens, 1).astype(np.float64)
-    return (
-        np.where(n_alpha_w > 0, n_cap_w / np.maximum(n_alpha_w, 1), 0.0),
-        n_upper / np.maximum(n_letter, 1),
-        n_digit / ln,
-        n_punct / ln,
-        (lens - n_space) / np.maximum(n_words, 1),
-    )
+    return PageText(texts).char_stats()
 
 
 def content_words(s: str) -> set[str]:
@@ -260,6 +373,27 @@ def _sim(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a)
 
 
+_MONTH_KEYS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_KEYS += ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_WROTE_KEYS = ("wrote", "writes", "said", "says", "posted", "submitted")
+_URL_KEYS = ("http", "www.", ".com", "@")
+_NEG_KINDS = np.asarray([k in ("boiler", "link", "marker") for k in KINDS])
+_SUPP_KINDS = np.asarray([k in ("caption", "credit", "byline", "date", "agency") for k in KINDS])
+_IX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
+def ends_punct(page: PageText) -> np.ndarray:
+    """Per line: ``_END_PUNCT.search`` (ends with sentence punctuation, trailing spaces aside)."""
+    if page.n == 0 or len(page.cp) == 0:
+        return np.zeros(page.n, dtype=bool)
+    _, last = page.first_last()
+    out: np.ndarray = (page.sets[last] & _S_END) > 0
+    trailing = (page.cls[last] & 16) > 0
+    if trailing.any():
+        out |= page.confirm(trailing, _END_PUNCT.search)
+    return out
+
+
 def featurize(
     lines: list[Line],
     region: tuple[int, int] | None,
@@ -267,160 +401,177 @@ def featurize(
     title_hint: str | None,
     is_html: bool,
     meta_head: list[bool] | None = None,
+    page: PageText | None = None,
 ) -> np.ndarray:
-    """The feature matrix (``len(lines) x N_FEATURES``, float32) of one page."""
+    """The feature matrix (``len(lines) x N_FEATURES``, float32) of one page.
+
+    Computed column by column over the whole page (numpy, and one regex scan of the joined
+    page per pattern); ``page`` is the :class:`PageText` of the lines' texts when the caller
+    already has it.
+    """
     n = len(lines)
     out = np.zeros((n, N_FEATURES), dtype=np.float32)
     if n == 0:
         return out
+    texts = [ln.text for ln in lines]
+    if page is None or page.n != n:
+        page = PageText(texts)
     hint = " ".join(title_hint.casefold().split()) if title_hint else ""
     hint_words = content_words(hint) if hint else set()
     a, b = region if region is not None else (-1, -1)
+    words = np.fromiter((ln.words for ln in lines), dtype=np.float64, count=n)
+    good = np.fromiter((ln.good for ln in lines), dtype=bool, count=n)
+    link = np.fromiter((ln.link_ratio for ln in lines), dtype=np.float64, count=n)
+    flags = np.fromiter((ln.flags for ln in lines), dtype=np.int64, count=n)
+    single = np.fromiter((ln.single for ln in lines), dtype=bool, count=n)
+    bfirst = np.fromiter((ln.block_first for ln in lines), dtype=bool, count=n)
+    kind = np.fromiter((_KIND_IX.get(ln.kind, 0) for ln in lines), dtype=np.int64, count=n)
     lead_words: set[str] = set()
-    region_words = 0
+    region_words = 0.0
     if region is not None:
         for k in range(a, b + 1):
             if lines[k].good:
                 lead_words = content_words(lines[k].text)
                 break
-        region_words = sum(lines[k].words for k in range(a, b + 1) if lines[k].kind == "text")
-    total_words = sum(ln.words for ln in lines) or 1
+        region_words = float(words[a : b + 1][kind[a : b + 1] == _KIND_IX["text"]].sum())
+    total_words = float(words.sum()) or 1.0
+    k_ix = np.arange(n)
     # Blocks (runs of lines between blank lines).
-    block_id = [0] * n
-    bid = -1
-    for k, ln in enumerate(lines):
-        if ln.block_first or k == 0:
-            bid += 1
-        block_id[k] = bid
-    nb = bid + 1
-    b_len = [0] * nb
-    b_words = [0] * nb
-    b_link = [0.0] * nb
-    b_comment = [0] * nb
-    for k, ln in enumerate(lines):
-        j = block_id[k]
-        b_len[j] += 1
-        b_words[j] += ln.words
-        b_link[j] += ln.link_ratio * ln.words
-        if ln.flags & F_COMMENT:
-            b_comment[j] += 1
-    cs_cap, cs_upper, cs_digit, cs_punct, cs_wlen = char_stats([ln.text for ln in lines])
-    base = np.zeros((n + 4, len(BASE_NAMES)), dtype=np.float32)  # padded by 2 on each side
-    rows: list[list[float]] = []
-    markers = 0
-    last_marker = -1
-    words_before = 0
-    pos_in_block = 0
-    for k, ln in enumerate(lines):
-        s = ln.text
-        nchar = len(s)
-        pos_in_block = 0 if (ln.block_first or k == 0) else pos_in_block + 1
-        cap = float(cs_cap[k])
-        ends = 1.0 if _END_PUNCT.search(s) else 0.0
-        kind_ix = _KIND_IX.get(ln.kind, 0)
-        short = ln.words <= 25
-        month = 1.0 if short and _MONTH.search(s) else 0.0
-        tm = 1.0 if short and _TIME.search(s) else 0.0
-        mh = 1.0 if meta_head is not None and meta_head[k] else 0.0
-        action = 1.0 if ln.words <= 6 and _ACTION_RE.match(s) else 0.0
-        policy = 1.0 if ln.words >= 6 and "omment" in s and POLICY_RE.search(s) else 0.0
-        if ln.kind == "marker":
-            markers += 1
-            last_marker = k
-        f = ln.flags
-        j = block_id[k]
-        cw = content_words(s) if (hint_words or lead_words) and ln.words <= 40 else set()
-        in_hint = 0.0
-        if hint and 2 <= ln.words <= 40:
-            t = " ".join(s.casefold().split())
-            in_hint = 1.0 if t == hint else 0.5 if t in hint else 0.0
-        row = [
-            float(is_html),
-            min(ln.words, 300),
-            math.log1p(nchar),
-            k / n,
-            min(k, 400),
-            min(n - 1 - k, 400),
-            math.log1p(n),
-            float(ln.single),
-            float(ln.block_first),
-            min(b_len[j], 50),
-            min(pos_in_block, 50),
-            ends,
-            1.0 if s.endswith(".") else 0.0,
-            1.0 if s.endswith(":") else 0.0,
-            1.0 if s.endswith(("|", "\u00bb", ">")) else 0.0,
-            1.0 if _BULLET.match(s) else 0.0,
-            1.0 if s[:1].isdigit() else 0.0,
-            cap,
-            float(cs_upper[k]),
-            float(cs_digit[k]),
-            float(cs_punct[k]),
-            s.count(",") / max(1, ln.words),
-            float(cs_wlen[k]),
-            1.0 if _QUOTE.search(s) else 0.0,
-            ln.link_ratio,
-            1.0 if f & F_NAV else 0.0,
-            1.0 if f & F_COMMENT else 0.0,
-            1.0 if f & F_CAPTION else 0.0,
-            1.0 if f & F_H1 else 0.0,
-            1.0 if f & F_HEADING else 0.0,
-            *(1.0 if i == kind_ix else 0.0 for i in range(len(KINDS))),
-            float(ln.good),
-            month,
-            tm,
-            1.0 if short and _YEAR.search(s) else 0.0,
-            1.0 if short and _AGO.search(s) else 0.0,
-            1.0 if ln.words <= 12 and _WROTE.search(s) else 0.0,
-            1.0 if _BY.match(s) else 0.0,
-            1.0 if _URLISH.search(s) else 0.0,
-            action,
-            policy,
-            mh,
-            min(markers, 3),
-            min(k - last_marker, 200) if last_marker >= 0 else -1.0,
-            1.0 if a <= k <= b else 0.0,
-            max(-60, min(60, k - a)) if a >= 0 else -99.0,
-            max(-60, min(60, k - b)) if a >= 0 else -99.0,
-            (k - a) / max(1, b - a) if a >= 0 else -1.0,
-            region_words / total_words,
-            1.0 if rule_head == k else 0.0,
-            max(-60, min(60, k - rule_head)) if rule_head is not None else -99.0,
-            _sim(cw, hint_words) if cw else 0.0,
-            in_hint,
-            1.0 if hint else 0.0,
-            _sim(cw, lead_words) if cw else 0.0,
-            words_before / total_words,
-            0.0,  # win_words (filled below)
-            0.0,  # win_good
-            min(b_words[j], 2000),
-            b_link[j] / max(1, b_words[j]),
-            b_comment[j] / b_len[j],
-        ]
-        rows.append(row)
-        base[k + 2] = (
-            min(ln.words, 300),
-            float(ln.good),
-            ln.link_ratio,
-            ends,
-            cap,
-            1.0 if ln.kind in ("boiler", "link", "marker") else 0.0,
-            1.0 if ln.kind in ("caption", "credit", "byline", "date", "agency") else 0.0,
-            mh,
-            float(ln.single),
-            1.0 if f & F_COMMENT else 0.0,
-            1.0,
-        )
-        words_before += ln.words
-    nf = N_FEATURES - len(_NEIGH) * len(BASE_NAMES)
-    out[:, :nf] = np.asarray(rows, dtype=np.float32)
-    kern = np.asarray([1, 1, 1, 0, 1, 1, 1], dtype=np.float32)
-    wcol = base[2 : 2 + n, 0]
-    gcol = base[2 : 2 + n, 1]
-    out[:, _IX_WIN] = np.minimum(np.convolve(np.pad(wcol, 3), kern, mode="valid"), 600)
-    out[:, _IX_WGOOD] = np.convolve(np.pad(gcol, 3), kern, mode="valid")
-    col = nf
+    bfirst0 = bfirst.copy()
+    bfirst0[0] = True
+    block_id = np.cumsum(bfirst0) - 1
+    block_start = np.flatnonzero(bfirst0)
+    b_len = np.bincount(block_id)
+    b_words = np.bincount(block_id, weights=words)
+    b_link = np.bincount(block_id, weights=link * words)
+    f_comment = (flags & F_COMMENT) > 0
+    b_comment = np.bincount(block_id, weights=f_comment.astype(np.float64))
+    pos_in_block = k_ix - block_start[block_id]
+    cs_cap, cs_upper, cs_digit, cs_punct, cs_wlen = page.char_stats()
+    cp, lens = page.cp, page.lens
+    first, last = page.first_last()
+    ends = ends_punct(page)
+    short = words <= 25
+    digit = page.has_digit()
+    first_cls, first_set = page.cls[first], page.sets[first]
+    last_cp, last_set = cp[last], page.sets[last]
+    if len(cp) == 0:  # no characters at all (cannot happen for non-blank lines)
+        first_cls = first_set = last_set = np.zeros(n, dtype=np.uint8)
+        last_cp = np.zeros(n, dtype=np.uint32)
+    meta = np.asarray(meta_head, dtype=bool) if meta_head is not None else np.zeros(n, dtype=bool)
+    marker = kind == _KIND_IX["marker"]
+    markers_before = np.cumsum(marker)
+    last_marker = np.maximum.accumulate(np.where(marker, k_ix, -1))
+    words_before = np.cumsum(words) - words
+    # Similarity to the title hint and to the lead (short lines only).
+    hint_sim = np.zeros(n)
+    lead_sim = np.zeros(n)
+    in_hint = np.zeros(n)
+    if hint_words or lead_words or hint:
+        for k in np.flatnonzero(words <= 40).tolist():
+            s = texts[k]
+            if hint_words or lead_words:
+                cw = content_words(s)
+                if cw:
+                    hint_sim[k] = _sim(cw, hint_words)
+                    lead_sim[k] = _sim(cw, lead_words)
+            if hint and words[k] >= 2:
+                t = " ".join(s.casefold().split())
+                in_hint[k] = 1.0 if t == hint else 0.5 if t in hint else 0.0
+    ix = _IX
+    col = out.T  # a view: col[j] is feature j over all lines
+    col[ix["is_html"]] = float(is_html)
+    col[ix["words"]] = np.minimum(words, 300)
+    col[ix["log_chars"]] = np.log1p(lens)
+    col[ix["rel_pos"]] = k_ix / n
+    col[ix["pos"]] = np.minimum(k_ix, 400)
+    col[ix["pos_from_end"]] = np.minimum(n - 1 - k_ix, 400)
+    col[ix["log_lines"]] = math.log1p(n)
+    col[ix["single"]] = single
+    col[ix["block_first"]] = bfirst
+    col[ix["block_len"]] = np.minimum(b_len[block_id], 50)
+    col[ix["pos_in_block"]] = np.minimum(pos_in_block, 50)
+    col[ix["end_punct"]] = ends
+    col[ix["end_period"]] = last_cp == ord(".")
+    col[ix["end_colon"]] = last_cp == ord(":")
+    col[ix["end_pipe"]] = (last_set & _S_PIPE) > 0
+    bullet_c = ((first_set & _S_BULLET) > 0) | ((first_cls & (16 | 64)) > 0)
+    col[ix["bullet"]] = page.confirm(bullet_c, _BULLET.match)
+    col[ix["starts_digit"]] = (first_cls & 4) > 0
+    col[ix["cap_ratio"]] = cs_cap
+    col[ix["upper_ratio"]] = cs_upper
+    col[ix["digit_ratio"]] = cs_digit
+    col[ix["punct_ratio"]] = cs_punct
+    col[ix["comma_rate"]] = page.per_line(cp == ord(",")) / np.maximum(1, words)
+    col[ix["avg_word_len"]] = cs_wlen
+    col[ix["quote"]] = page.per_line((page.sets & _S_QUOTE) > 0) > 0
+    col[ix["link_ratio"]] = link
+    col[ix["f_nav"]] = (flags & F_NAV) > 0
+    col[ix["f_comment"]] = f_comment
+    col[ix["f_caption"]] = (flags & F_CAPTION) > 0
+    col[ix["f_h1"]] = (flags & F_H1) > 0
+    col[ix["f_heading"]] = (flags & F_HEADING) > 0
+    k0 = ix["kind_text"]
+    out[k_ix, k0 + kind] = 1.0
+    col[ix["good"]] = good
+    col[ix["month"]] = page.confirm(short & page.with_keys(_MONTH_KEYS, False), _MONTH.search)
+    col[ix["time"]] = page.confirm(short & digit, _TIME.search)
+    col[ix["year"]] = page.confirm(short & digit, _YEAR.search)
+    col[ix["ago"]] = page.confirm(short & page.with_keys(("ago",)), _AGO.search)
+    col[ix["wrote"]] = page.confirm((words <= 12) & page.with_keys(_WROTE_KEYS), _WROTE.search)
+    by_c = ((first_set & _S_BY) > 0) | ((first_cls & 16) > 0)
+    col[ix["by"]] = page.confirm(by_c, _BY.match)
+    col[ix["urlish"]] = page.confirm(page.with_keys(_URL_KEYS), _URLISH.search)
+    col[ix["meta_action"]] = page.confirm(words <= 6, _ACTION_RE.match)
+    col[ix["meta_policy"]] = page.confirm(
+        (words >= 6) & page.with_keys(("omment",), False), POLICY_RE.search
+    )
+    col[ix["meta_head"]] = meta
+    col[ix["markers_before"]] = np.minimum(markers_before, 3)
+    col[ix["since_marker"]] = np.where(last_marker >= 0, np.minimum(k_ix - last_marker, 200), -1.0)
+    if a >= 0:
+        col[ix["in_region"]] = (k_ix >= a) & (k_ix <= b)
+        col[ix["dist_start"]] = np.clip(k_ix - a, -60, 60)
+        col[ix["dist_end"]] = np.clip(k_ix - b, -60, 60)
+        col[ix["region_rel"]] = (k_ix - a) / max(1, b - a)
+    else:
+        col[ix["dist_start"]] = -99.0
+        col[ix["dist_end"]] = -99.0
+        col[ix["region_rel"]] = -1.0
+    col[ix["region_words"]] = region_words / total_words
+    if rule_head is not None:
+        col[ix["is_rule_head"]] = k_ix == rule_head
+        col[ix["dist_rule_head"]] = np.clip(k_ix - rule_head, -60, 60)
+    else:
+        col[ix["dist_rule_head"]] = -99.0
+    col[ix["hint_sim"]] = hint_sim
+    col[ix["in_hint"]] = in_hint
+    col[ix["has_hint"]] = 1.0 if hint else 0.0
+    col[ix["lead_sim"]] = lead_sim
+    col[ix["words_before_rel"]] = words_before / total_words
+    kern = np.asarray([1, 1, 1, 0, 1, 1, 1], dtype=np.float64)
+    w300 = np.minimum(words, 300)
+    col[ix["win_words"]] = np.minimum(np.convolve(np.pad(w300, 3), kern, mode="valid"), 600)
+    col[ix["win_good"]] = np.convolve(np.pad(good.astype(np.float64), 3), kern, mode="valid")
+    col[ix["block_words"]] = np.minimum(b_words[block_id], 2000)
+    col[ix["block_link"]] = b_link[block_id] / np.maximum(1, b_words[block_id])
+    col[ix["comment_flag_lines"]] = b_comment[block_id] / b_len[block_id]
+    # The small per-line vector of the two lines before and after (zero-padded).
+    base = np.zeros((n + 4, len(BASE_NAMES)), dtype=np.float32)
+    bt = base[2 : 2 + n].T
+    bt[0] = w300
+    bt[1] = good
+    bt[2] = link
+    bt[3] = ends
+    bt[4] = cs_cap
+    bt[5] = _NEG_KINDS[kind]
+    bt[6] = _SUPP_KINDS[kind]
+    bt[7] = meta
+    bt[8] = single
+    bt[9] = f_comment
+    bt[10] = 1.0
+    c = N_FEATURES - len(_NEIGH) * len(BASE_NAMES)
     for o in _NEIGH:
-        out[:, col : col + len(BASE_NAMES)] = base[2 + o : 2 + o + n]
-        col += len(BASE_NAMES)
+        out[:, c : c + len(BASE_NAMES)] = base[2 + o : 2 + o + n]
+        c += len(BASE_NAMES)
     return out

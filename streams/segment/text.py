@@ -34,8 +34,8 @@ from streams.segment.dateline import (
     looks_like_dateline,
     standalone_dateline,
 )
+from streams.segment.features import _S_NAV, PageText, ends_punct, featurize
 from streams.segment.features import content_words as _content_words
-from streams.segment.features import featurize
 from streams.segment.html import F_CAPTION, F_COMMENT, F_H1, F_HEADING, F_NAV, RenderedLine
 from streams.segment.model import C_BODY, C_COMMENT, C_HEAD, TreeModel, get_model
 
@@ -101,42 +101,66 @@ class TextParts:
     dates: list[Dateline] = field(default_factory=list)  # other date lines seen near the article
 
 
-def _build_lines(raw: list[str], hints: dict[int, RenderedLine] | None) -> list[Line]:
+def _build_lines(
+    raw: list[str], hints: dict[int, RenderedLine] | None
+) -> tuple[list[Line], PageText]:
+    keep = [i for i, s in enumerate(raw) if s]
+    page = PageText([raw[i] for i in keep])
+    words = page.words().tolist()
     out: list[Line] = []
     n = len(raw)
-    for i, s in enumerate(raw):
-        if not s:
-            continue
+    for j, i in enumerate(keep):
         prev_blank = i == 0 or not raw[i - 1]
         next_blank = i == n - 1 or not raw[i + 1]
-        ln = Line(
-            idx=i,
-            text=s,
-            words=len(_WORD.findall(s)),
-            single=prev_blank and next_blank,
-            block_first=prev_blank,
-        )
+        ln = Line(i, page.texts[j], words[j], prev_blank and next_blank, prev_blank)
         if hints is not None:
             h = hints.get(i)
             if h is not None:
                 ln.link_ratio = h.link_ratio
                 ln.flags = h.flags
         out.append(ln)
-    return out
+    return out, page
 
 
-def _cap_ratio(s: str) -> float:
-    toks = [t for t in s.split() if t[:1].isalpha()]
-    if not toks:
-        return 0.0
-    return sum(1 for t in toks if t[0].isupper()) / len(toks)
+# Necessary substrings of the per-line rule patterns: the patterns run only on lines that
+# contain one (see PageText.with_keys).
+_MARKER_KEYS = ("comment", "respons", "reaction", "replies", "talkback", "have", "discuss")
+_MARKER_KEYS += ("feedback", "what")
+_LABEL_KEYS = ("photo", "picture", "image", "credit", "foto")
+_BOILER_LOW_KEYS = tuple(k for k in _BOILER_KEYS if k.lower() == k)
+_POLICY_KEYS = ("comment", "discussion", "abuse")
+_CREDIT_KEYS = ("REUTERS", "Reuters", "AFP", "AP", "EPA", "Getty", "Bloomberg", "XINHUA")
+_CREDIT_KEYS += ("Xinhua", "PA", "Kyodo", "Yonhap", "ANSA", "EFE", "dpa", "DPA", "ITAR", "RIA")
+_AGENCY_HEADS = frozenset(k[:2] for k in bl.AGENCIES)
 
 
-def _label(lines: list[Line]) -> list[CaptionHit]:
+def _maybe_agency(s: str) -> bool:
+    """A necessary condition of ``bl.agency_line``: short, starts like an agency name."""
+    return (
+        len(s.strip()) <= 40 and " ".join(s.strip(" ()-.,").split())[:2].casefold() in _AGENCY_HEADS
+    )
+
+
+def _label(lines: list[Line], page: PageText | None = None) -> list[CaptionHit]:
     hits: list[CaptionHit] = []
+    if page is None or page.n != len(lines):
+        page = PageText([ln.text for ln in lines])
+    marker_c = page.with_keys(_MARKER_KEYS).tolist()
+    label_c = page.with_keys(_LABEL_KEYS).tolist()
+    by_c = page.with_keys(("by",)).tolist()
+    digit_c = page.has_digit().tolist()
+    boiler_c = (page.confirm(page.with_keys(_BOILER_LOW_KEYS), _BOILER_ANY_RE.search)).tolist()
+    policy_c = page.confirm(page.with_keys(_POLICY_KEYS), POLICY_RE.search).tolist()
+    nav_c = page.confirm(
+        page.per_line((page.sets & _S_NAV) > 0) >= 2, lambda s: len(_NAV_SEP.findall(s)) >= 2
+    ).tolist()
+    credit_c = page.with_keys(_CREDIT_KEYS, lower=False).tolist()
+    agency_c = page.confirm(page.words() <= 6, _maybe_agency).tolist()
+    cap = page.char_stats()[0].tolist()
+    ends_c = ends_punct(page).tolist()
     for k, ln in enumerate(lines):
         s = ln.text
-        if ln.words <= 12 and MARKER_RE.match(s):
+        if marker_c[k] and ln.words <= 12 and MARKER_RE.match(s):
             ln.kind = "marker"
             continue
         if ln.flags & F_CAPTION and ln.words <= 80:
@@ -150,7 +174,7 @@ def _label(lines: list[Line]) -> list[CaptionHit]:
             else:
                 hits.append(CaptionHit(ln.idx, s, None))
             continue
-        lab = credit_label(s)
+        lab = credit_label(s) if label_c[k] else None
         if lab is not None:
             ln.kind = "credit"
             prev = lines[k - 1] if k > 0 else None
@@ -164,37 +188,37 @@ def _label(lines: list[Line]) -> list[CaptionHit]:
             else:
                 hits.append(CaptionHit(ln.idx, "", lab, ln.idx, labelled=True))
             continue
-        if ln.words < 120:
+        if ln.words < 120 and ("/" in s or ")" in s):
             emb = split_embedded_credit(s)
             if emb is not None and len(_WORD.findall(emb[0])) >= 3:
                 ln.kind = "caption"
                 hits.append(CaptionHit(ln.idx, emb[0], emb[1]))
                 continue
-        if ln.words <= 10 and is_credit_only(s):
+        if ln.words <= 10 and credit_c[k] and is_credit_only(s):
             ln.kind = "credit"
             hits.append(CaptionHit(ln.idx, "", s))
             continue
-        if ln.words <= 40 and (
-            bl.is_credit_line(s) or (ln.words <= 14 and bl.parse_by_line(s) is not None)
+        if (
+            ln.words <= 40
+            and by_c[k]
+            and (bl.is_credit_line(s) or (ln.words <= 14 and bl.parse_by_line(s) is not None))
         ):
             ln.kind = "byline"
             continue
-        if ln.words <= 6 and bl.agency_line(s):
+        if agency_c[k] and bl.agency_line(s):
             ln.kind = "agency"
             continue
-        if ln.words <= 16 and looks_like_dateline(s):
+        if ln.words <= 16 and digit_c[k] and looks_like_dateline(s):
             ln.kind = "date"
             continue
-        if (ln.words < 60 and (is_boiler(s) or is_policy(s))) or len(_NAV_SEP.findall(s)) >= 2:
+        if (ln.words < 60 and (boiler_c[k] or policy_c[k] or _BOILER_LINE_RE.match(s))) or nav_c[k]:
             ln.kind = "boiler"
             continue
         if ln.link_ratio >= 0.5 and not ln.flags & F_COMMENT:
             ln.kind = "link"
             continue
-        ends = bool(_END_PUNCT.search(s))
-        ln.good = (ln.words >= 10 and ends and _cap_ratio(s) < 0.7) or (
-            ln.words >= 25 and _cap_ratio(s) < 0.6
-        )
+        ends = ends_c[k]
+        ln.good = (ln.words >= 10 and ends and cap[k] < 0.7) or (ln.words >= 25 and cap[k] < 0.6)
         if ln.flags & (F_NAV | F_COMMENT) and ln.words < 30:
             ln.good = False
     return hits
@@ -326,9 +350,11 @@ class Analysis:
     title_hint: str | None
     is_html: bool
     meta_head: list[bool] = field(default_factory=list)
+    page: PageText | None = None
 
 
 _META_HINT = re.compile(r"\d|(?i:\b(?:wrote|writes|said|says|by|posted)\b)")
+_META_KEYS = ("wrote", "writes", "said", "says", "by", "posted")
 
 
 def analyze(
@@ -337,11 +363,11 @@ def analyze(
     hints: dict[int, RenderedLine] | None = None,
 ) -> Analysis:
     """Lines, rule labels, the rule run and the rule headline (the classifier's input)."""
-    lines = _build_lines(text.split("\n") if isinstance(text, str) else text, hints)
-    an = Analysis(lines, [], None, None, title_hint, hints is not None)
+    lines, page = _build_lines(text.split("\n") if isinstance(text, str) else text, hints)
+    an = Analysis(lines, [], None, None, title_hint, hints is not None, page=page)
     if not lines:
         return an
-    an.hits = _label(lines)
+    an.hits = _label(lines, page)
     region = _choose_region(lines)
     if region is not None:
         a, b = region
@@ -352,11 +378,12 @@ def analyze(
         an.region = (a, b)
         lead = next((lines[k].text for k in range(a, b + 1) if _is_rule_body(lines[k])), None)
         an.rule_head = _headline(lines, a, title_hint, lead)
+    meta_c = page.confirm(
+        (page.words() <= 20) & (page.has_digit() | page.with_keys(_META_KEYS)), _META_HINT.search
+    ).tolist()
     an.meta_head = [
-        ln.words <= 20
-        and bool(_META_HINT.search(ln.text))
-        and comment_meta(ln.text)[0] in ("author", "date")
-        for ln in lines
+        meta_c[k] and ln.words <= 20 and comment_meta(ln.text, parse=False)[0] in ("author", "date")
+        for k, ln in enumerate(lines)
     ]
     return an
 
@@ -370,7 +397,9 @@ def _is_rule_body(ln: Line) -> bool:
 
 
 def features_of(an: Analysis) -> np.ndarray:
-    return featurize(an.lines, an.region, an.rule_head, an.title_hint, an.is_html, an.meta_head)
+    return featurize(
+        an.lines, an.region, an.rule_head, an.title_hint, an.is_html, an.meta_head, an.page
+    )
 
 
 def _byline_near(lines: list[Line], a: int, b: int) -> Byline:
