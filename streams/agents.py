@@ -12,17 +12,20 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+from aiokafka.errors import KafkaTimeoutError
 from faust import streams as faust_streams
+from faust.exceptions import ProducerSendError
 from faust.types import EventT, TopicT
 
 from streams import metrics
 from streams.app import REQUEST_OVERHEAD, Tables, Topics
 from streams.dedup import DedupState, decide
-from streams.dlq import Failure, dlq_headers, fit_dead_letter
+from streams.dlq import MAX_ERROR_CHARS, Failure, dlq_headers, fit_dead_letter
 from streams.enrich import enrich_batch
 from streams.logs import log_context, log_event
 from streams.normalize import normalize
@@ -43,16 +46,63 @@ _TABLE_EVENT = faust_streams._current_event
 _OUTPUT_HEADERS = [("schema-version", SCHEMA_VERSION.encode())]
 # Left for the headers of a dead letter inside the producer's max request size.
 _DLQ_HEADER_ROOM = 65_536
+# Backoff between re-sends of deliveries that failed for a passing reason (seconds).
+SEND_RETRY_FIRST_DELAY = 0.5
+SEND_RETRY_MAX_DELAY = 30.0
+# How long a stopping agent lets its batch in flight finish.
+SHUTDOWN_DRAIN_SECONDS = 60.0
+
+
+@dataclass
+class _Send:
+    """One send of a batch: its delivery future, and how to send it again."""
+
+    future: Awaitable[Any]
+    again: Callable[[], Awaitable[Awaitable[Any]]]
+    event: EventT[bytes]
+    is_output: bool  # False: a dead letter
+
+
+def is_retriable(exc: BaseException) -> bool:
+    """Whether a failed delivery may succeed later (broker down or moving, timeouts)."""
+    if isinstance(exc, KafkaTimeoutError | ConnectionError | asyncio.TimeoutError):
+        return True
+    cause = exc.__cause__ if isinstance(exc, ProducerSendError) else exc
+    return bool(getattr(cause, "retriable", False)) or isinstance(cause, KafkaTimeoutError)
 
 
 class Router:
-    """Sends outputs and dead letters for one batch, then waits for the broker's acks."""
+    """Sends outputs and dead letters for one batch, then waits for the broker's acks.
+
+    ``flush`` returns only when every send of the batch is acknowledged: the stream acks
+    (commits) the batch's events after that, so an output never acknowledged is never
+    committed. A delivery that fails for a passing reason (broker down longer than the
+    producer's timeout, leader moving) is sent again with backoff, holding the partition
+    (lag grows and alerts; nothing is lost); an output the broker refuses for good (record
+    too large for the topic, authorization) sends its input to the DLQ instead, and a dead
+    letter refused for good is logged and counted (``newsflow_send_failures_total``).
+    """
 
     def __init__(self, topics: Topics, settings: Settings, stage: str) -> None:
         self.topics = topics
         self.settings = settings
         self.stage = stage
-        self.pending: list[Awaitable[Any]] = []
+        self.pending: list[_Send] = []
+
+    async def _send(
+        self, topic: TopicT, key: bytes | None, value: bytes | None, headers: Any,
+        event: EventT[bytes],
+        is_output: bool,
+    ) -> None:  # fmt: skip
+        async def again() -> Awaitable[Any]:
+            try:
+                return await topic.send(key=key, value=value, headers=headers)
+            except Exception as exc:  # noqa: BLE001 - refused at once: judged like a late failure
+                failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                failed.set_exception(exc)
+                return failed
+
+        self.pending.append(_Send(await again(), again, event, is_output))
 
     async def emit(self, topic: TopicT, key: str, value: bytes, event: EventT[bytes]) -> bool:
         """Send ``value`` (True), or route the event to the DLQ when it is too large (False)."""
@@ -73,7 +123,7 @@ class Router:
             )
             return False
         headers = _OUTPUT_HEADERS if topic is self.topics.stories else None
-        self.pending.append(await topic.send(key=key_bytes, value=value, headers=headers))
+        await self._send(topic, key_bytes, value, headers, event, is_output=True)
         metrics.MESSAGES_OUT.labels(stage=self.stage).inc()
         return True
 
@@ -94,18 +144,67 @@ class Router:
         )
         budget = self.settings.max_message_bytes + REQUEST_OVERHEAD - _DLQ_HEADER_ROOM
         key, value, extra = fit_dead_letter(msg.key, msg.value, budget)
-        self.pending.append(
-            await self.topics.dlq.send(
-                key=key,
-                value=value,
-                headers=dlq_headers(failure, msg.topic, msg.partition, msg.offset) + extra,
-            )
-        )
+        headers = dlq_headers(failure, msg.topic, msg.partition, msg.offset) + extra
+        await self._send(self.topics.dlq, key, value, headers, event, is_output=False)
 
     async def flush(self) -> None:
-        if self.pending:
-            await asyncio.gather(*self.pending)
-            self.pending.clear()
+        delay = SEND_RETRY_FIRST_DELAY
+        while self.pending:
+            batch, self.pending = self.pending, []
+            results = await asyncio.gather(*(s.future for s in batch), return_exceptions=True)
+            retry: list[_Send] = []
+            for send, result in zip(batch, results, strict=True):
+                if not isinstance(result, BaseException):
+                    continue
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                await self._failed(send, result, retry)
+            if retry:
+                log_event(
+                    log,
+                    "sends not acknowledged, retrying",
+                    logging.WARNING,
+                    stage=self.stage,
+                    sends=len(retry),
+                    retry_in_seconds=delay,
+                    error=f"{type(results[0]).__name__}",
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, SEND_RETRY_MAX_DELAY)
+                for send in retry:
+                    send.future = await send.again()
+            self.pending.extend(retry)
+
+    async def _failed(self, send: _Send, exc: BaseException, retry: list[_Send]) -> None:
+        kind = "output" if send.is_output else "dead_letter"
+        retriable = is_retriable(exc)
+        metrics.SEND_FAILURES.labels(
+            stage=self.stage, kind=kind, retriable=str(retriable).lower()
+        ).inc()
+        if retriable:
+            retry.append(send)
+        elif send.is_output:
+            # Refused for good (e.g. larger than the topic's max.message.bytes): the input
+            # goes to the DLQ with the broker's reason instead of blocking the partition.
+            await self.fail(
+                send.event,
+                Failure(
+                    self.stage, "output_rejected", type(exc).__name__, str(exc)[:MAX_ERROR_CHARS]
+                ),
+            )
+        else:
+            msg = send.event.message
+            log_event(
+                log,
+                "dead letter refused by the broker: message dropped",
+                logging.ERROR,
+                stage=self.stage,
+                error=f"{type(exc).__name__}: {exc}",
+                topic=msg.topic,
+                partition=msg.partition,
+                offset=msg.offset,
+                key=_key_text(msg.key),
+            )
 
 
 def _key_text(key: bytes | None, limit: int = 200) -> str | None:
@@ -135,6 +234,31 @@ def _observe(stage: str, started: float, count: int) -> None:
             hist.observe(per_message)
 
 
+async def _complete(batch: Awaitable[None]) -> None:
+    """Run one batch to its end even when the agent is cancelled (worker shutdown, rebalance).
+
+    ``take_events`` acks a batch's events when the agent leaves the batch, also on
+    cancellation, and acked offsets get committed: a batch cut short would be committed
+    without its outputs. So a cancelled agent waits (up to ``SHUTDOWN_DRAIN_SECONDS``) for the
+    batch's outputs to be acknowledged, then stops."""
+    task = asyncio.ensure_future(batch)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            log_event(log, "stopping: finishing the batch in flight", logging.INFO)
+            done, _ = await asyncio.wait({task}, timeout=SHUTDOWN_DRAIN_SECONDS)
+            if not done:
+                task.cancel()
+                log_event(
+                    log,
+                    "stopping: the batch in flight did not finish",
+                    logging.WARNING,
+                    waited_seconds=SHUTDOWN_DRAIN_SECONDS,
+                )
+        raise
+
+
 def _take_events(
     stream: faust.StreamT[bytes], max_: int, within: float
 ) -> AsyncIterator[Sequence[EventT[bytes]]]:
@@ -149,14 +273,14 @@ def register_agents(app: faust.App, topics: Topics, tables: Tables, settings: Se
     @app.agent(topics.raw, name="segment")
     async def segment_agent(stream: faust.StreamT[bytes]) -> None:
         async for events in _take_events(stream, 64, within=0.05):
-            await _segment_batch(events, topics, settings)
+            await _complete(_segment_batch(events, topics, settings))
 
     @app.agent(topics.segmented, name="enrich")
     async def enrich_agent(stream: faust.StreamT[bytes]) -> None:
         async for events in _take_events(
             stream, settings.enrich_batch_size, within=settings.enrich_batch_seconds
         ):
-            await _enrich_batch(events, topics, settings)
+            await _complete(_enrich_batch(events, topics, settings))
 
     @app.agent(topics.enriched, name="dedup")
     async def dedup_agent(stream: faust.StreamT[bytes]) -> None:
@@ -168,7 +292,7 @@ def register_agents(app: faust.App, topics: Topics, tables: Tables, settings: Se
             max_entries=settings.dedup_max_entries,
         )
         async for events in _take_events(stream, 64, within=0.05):
-            await _dedup_batch(events, topics, settings, state, stream)
+            await _complete(_dedup_batch(events, topics, settings, state, stream))
 
 
 async def _segment_batch(

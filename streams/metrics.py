@@ -6,6 +6,7 @@ Catalogue (see docs/metrics.md):
 ``newsflow_stage_processing_seconds{stage}``       time per message (batch time / batch size)
 ``newsflow_dlq_messages_total{stage,reason}``      messages routed to the dead-letter topic
 ``newsflow_dedup_outcomes_total{status}``          dedup verdicts
+``newsflow_send_failures_total{stage,kind,retriable}``  deliveries the broker did not acknowledge
 ``newsflow_end_to_end_latency_seconds``            raw produce/fetch time -> output written
 ``newsflow_enrich_batch_size``                     stories per enrich model call
 ``newsflow_enrich_field_present_total{field}``     enriched stories whose field is not empty
@@ -42,6 +43,11 @@ DLQ_MESSAGES = Counter(
     "newsflow_dlq_messages", "Messages routed to the dead-letter topic.", ["stage", "reason"]
 )
 DEDUP_OUTCOMES = Counter("newsflow_dedup_outcomes", "Dedup verdicts.", ["status"])
+SEND_FAILURES = Counter(
+    "newsflow_send_failures",
+    "Sends the broker did not acknowledge (retriable ones are sent again).",
+    ["stage", "kind", "retriable"],
+)
 END_TO_END_LATENCY = Histogram(
     "newsflow_end_to_end_latency_seconds",
     "Time from the raw message's produce (or fetch) time to its output record.",
@@ -160,5 +166,7 @@ DECODE_REASONS = (
 for _reason in DECODE_REASONS:
     DLQ_MESSAGES.labels(stage="segment", reason=_reason)
 for _stage in STAGES:
-    for _reason in ("output_too_large", "stage_error"):
+    for _reason in ("output_too_large", "output_rejected", "stage_error"):
         DLQ_MESSAGES.labels(stage=_stage, reason=_reason)
+    for _kind in ("output", "dead_letter"):
+        SEND_FAILURES.labels(stage=_stage, kind=_kind, retriable="true")
