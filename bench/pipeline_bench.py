@@ -80,6 +80,9 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Proc:
     name: str
@@ -96,6 +99,18 @@ class Proc:
             return None
         m = re.search(r"VmRSS:\s+(\d+) kB", text)
         return int(m.group(1)) / 1024 if m else None
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process so far (all its threads), from /proc.
+
+        CPU per message is the comparable figure on a machine shared with other jobs: wall
+        time there depends on who else runs, CPU time much less."""
+        try:
+            fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return float("nan")
+        # fields[0] is the state (field 3 of stat(5)); utime and stime are fields 14 and 15
+        return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
     def log_tail(self, chars: int = 3000) -> str:
         try:
@@ -1043,24 +1058,30 @@ class Bench:
         cfg = self.cfg
         base = messages_for([p for s in self.slices for p in s], FORMS, "x")
         rates: dict[str, list[float]] = {"faust": [], "aiokafka": []}
-        ratios = []
+        cpu_us: dict[str, list[float]] = {"faust": [], "aiokafka": []}
+        ratios, cpu_ratios = [], []
         for rep in range(cfg.repeats):
             order = [("faust", faust_c), ("aiokafka", aio_c)]
             if rep % 2:
                 order.reverse()
-            got = {}
+            got, cpu = {}, {}
             for key, c in order:
                 msgs = [
                     (f"tax{rep}-{key}-{i}".encode(), base[i % len(base)][1])
                     for i in range(cfg.tax_messages)
                 ]
+                cpu0 = c.proc.cpu_seconds()
                 run = drive(self.bootstrap, c.in_topic, c.out_topics, msgs)
+                cpu[key] = (c.proc.cpu_seconds() - cpu0) / len(msgs) * 1e6
                 got[key] = run.rate
                 rates[key].append(run.rate)
-                log(f"tax rep {rep}: {c.name} {run.rate:.0f} msg/s")
+                cpu_us[key].append(cpu[key])
+                log(f"tax rep {rep}: {c.name} {run.rate:.0f} msg/s, {cpu[key]:.0f} us CPU/msg")
             ratios.append(got["faust"] / got["aiokafka"])
-        ratio = med(ratios)
-        self.raw["tax"] = {"rates": rates, "ratios": ratios}
+            cpu_ratios.append(cpu["aiokafka"] / cpu["faust"])
+        ratio, cpu_ratio = med(ratios), med(cpu_ratios)
+        self.raw["tax"] = {"rates": rates, "ratios": ratios, "cpu_us_per_msg": cpu_us,
+                           "cpu_ratios": cpu_ratios}  # fmt: skip
         avg_kb = sum(len(v) for _, v in base) / len(base) / 1024
         self.rows.append(Row(
             "Framework tax: Faust pass-through / aiokafka loop",
@@ -1068,6 +1089,12 @@ class Bench:
             f"{med(rates['faust']):.0f} vs {med(rates['aiokafka']):.0f} msg/s "
             f"({cfg.tax_messages} msgs of {avg_kb:.1f} KB avg)",
             ">= 0.80", verdict(ratio >= 0.8),
+        ))  # fmt: skip
+        self.rows.append(Row(
+            "Framework tax in CPU: aiokafka CPU/msg / Faust CPU/msg",
+            f"{cpu_ratio:.2f}",
+            f"{med(cpu_us['aiokafka']):.0f} vs {med(cpu_us['faust']):.0f} us CPU/msg",
+            ">= 0.80", verdict(cpu_ratio >= 0.8),
         ))  # fmt: skip
 
     # -- 2. pipeline vs script vs newsflow process -----------------------------------------
@@ -1103,6 +1130,11 @@ class Bench:
         }
         vs_script: dict[str, list[float]] = {f: [] for f in FORMS}
         vs_process: dict[str, list[float]] = {f: [] for f in FORMS}
+        # CPU seconds per story of each contender's process (the broker's share is not counted)
+        cpu: dict[str, dict[str, list[float]]] = {
+            f: {"pipeline": [], "script": [], "process": []} for f in FORMS
+        }
+        procs = {"pipeline": pipeline.proc, "script": script.proc, "process": self.process}
         before = stage_sums(pipeline.metrics())
         rss = [pipeline.proc.rss_mb()]
         for rep, pages in enumerate(self.slices):
@@ -1112,6 +1144,7 @@ class Bench:
                 order = order[rep % 3 :] + order[: rep % 3]
                 for who in order:
                     msgs = messages_for(pages, [form], f"r{rep}{who}")
+                    cpu0 = procs[who].cpu_seconds()
                     if who == "process":
                         reply = self._process_call("run", [v for _, v in msgs])
                         rate = reply["n"] / reply["seconds"]
@@ -1123,13 +1156,19 @@ class Bench:
                             rate = drive(self.bootstrap, c.in_topic, c.out_topics, msgs).rate
                     got[who] = rate
                     rates[form][who].append(rate)
-                    log(f"rep {rep} {form}: {who} {rate:.2f} stories/s")
+                    cpu[form][who].append((procs[who].cpu_seconds() - cpu0) / len(msgs))
+                    log(f"rep {rep} {form}: {who} {rate:.2f} stories/s, "
+                        f"{cpu[form][who][-1] * 1e3:.0f} ms CPU/story")  # fmt: skip
                 vs_script[form].append(got["pipeline"] / got["script"])
                 vs_process[form].append(got["pipeline"] / got["process"])
             rss.append(pipeline.proc.rss_mb())
         after = stage_sums(pipeline.metrics())
-        self.raw["pipeline"] = {"rates": rates, "vs_script": vs_script,
+        self.raw["pipeline"] = {"rates": rates, "vs_script": vs_script, "cpu_s_per_story": cpu,
                                 "vs_process": vs_process, "worker_rss_mb": rss}  # fmt: skip
+
+        def cpu_ratio(form: str, num: str, den: str) -> float:
+            return med([a / b for a, b in zip(cpu[form][num], cpu[form][den], strict=True) if b])
+
         for form in FORMS:
             r = rates[form]
             ratio = med(vs_script[form])
@@ -1139,6 +1178,14 @@ class Bench:
                 f"{med(r['pipeline']):.2f} vs {med(r['script']):.2f} stories/s",
                 ">= 3x", verdict(ratio >= 3),
             ))  # fmt: skip
+            cf = cpu[form]
+            cratio = cpu_ratio(form, "script", "pipeline")
+            self.rows.append(Row(
+                f"  same, in CPU: script CPU/story / pipeline CPU/story ({form})",
+                f"{cratio:.1f}x",
+                f"{med(cf['script']) * 1e3:.0f} vs {med(cf['pipeline']) * 1e3:.0f} ms CPU/story",
+                ">= 3x", verdict(cratio >= 3),
+            ))  # fmt: skip
         for form in FORMS:
             r = rates[form]
             ratio = med(vs_process[form])
@@ -1147,6 +1194,14 @@ class Bench:
                 f"{ratio:.2f}",
                 f"{med(r['pipeline']):.2f} vs {med(r['process']):.2f} stories/s",
                 ">= 0.85", verdict(ratio >= 0.85),
+            ))  # fmt: skip
+            cf = cpu[form]
+            cratio = cpu_ratio(form, "process", "pipeline")
+            self.rows.append(Row(
+                f"  same, in CPU: process CPU/story / pipeline CPU/story ({form})",
+                f"{cratio:.2f}",
+                f"{med(cf['process']) * 1e3:.0f} vs {med(cf['pipeline']) * 1e3:.0f} ms CPU/story",
+                ">= 0.85", verdict(cratio >= 0.85),
             ))  # fmt: skip
         # the maximum the latency run is paced against: a 50/50 mix of the forms
         h, t = med(rates["html"]["pipeline"]), med(rates["text"]["pipeline"])

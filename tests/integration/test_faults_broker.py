@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from streams.kafka_io import ensure_topics
-from tests.integration.conftest import KAFKA_LOCAL, WorkerPool, make_settings, send
+from tests.integration.conftest import KAFKA_LOCAL, Worker, WorkerPool, make_settings, send
 from tests.integration.test_faults_crash import (
     FAST_FAILOVER,
     StoryCollector,
@@ -35,6 +35,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 BROKER_STORIES = int(os.environ.get("NEWSFLOW_FAULT_BROKER_STORIES", "1000"))
 DOWNTIME_SECONDS = 8.0
+OUTAGE_SECONDS = 15.0
 
 
 def _free_port_pair() -> int:
@@ -101,13 +102,43 @@ def test_broker_restart_mid_stream_loses_nothing(
     """Invariant: stop the broker (clean stop, same state dir) while stories flow, keep it
     down for DOWNTIME_SECONDS, start it again: the same worker process, untouched, reconnects
     and every story_id comes out on news.stories; repeats carry the same verdict; lag 0."""
+    _outage(own_broker, tmp_path, worker_pool, "broker_restart", DOWNTIME_SECONDS, {})
+
+
+def test_outage_longer_than_the_producer_timeout_loses_nothing(
+    own_broker: Broker, tmp_path: Path, worker_pool: WorkerPool
+) -> None:
+    """Invariant: with the producer's request timeout (3 s) far shorter than the outage
+    (OUTAGE_SECONDS), deliveries in flight fail with timeouts; the agents send them again
+    once the broker is back instead of crashing or committing the batch: nothing is lost, the
+    worker recovers by itself, and the failed sends are counted as retriable."""
+    worker = _outage(
+        own_broker, tmp_path, worker_pool, "broker_outage_over_producer_timeout",
+        OUTAGE_SECONDS, {"PRODUCER_REQUEST_TIMEOUT": "3"},
+    )  # fmt: skip
+    retried = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in worker.metrics().splitlines()
+        if line.startswith("newsflow_send_failures_total{") and 'retriable="true"' in line
+    )
+    assert retried > 0, "no send timed out: the outage did not exceed the producer timeout"
+
+
+def _outage(
+    own_broker: Broker,
+    tmp_path: Path,
+    worker_pool: WorkerPool,
+    name: str,
+    downtime: float,
+    worker_env: dict[str, str],
+) -> Worker:
     bootstrap = f"127.0.0.1:{own_broker.port}"
     settings = make_settings(bootstrap, tmp_path, partitions=4)
     asyncio.run(ensure_topics(settings))
     tag = uuid.uuid4().hex[:6]
     stories = make_stories(f"broker-{tag}", BROKER_STORIES, 5)
     ids = set(stories)
-    worker = worker_pool.start(settings, "worker", FAST_FAILOVER)
+    worker = worker_pool.start(settings, "worker", {**FAST_FAILOVER, **worker_env})
     send(settings, *((k.encode(), v) for k, v in stories.items()))
     with StoryCollector(settings) as out:
         before = out.wait_for(ids, BROKER_STORIES // 4, timeout=240)
@@ -115,7 +146,7 @@ def test_broker_restart_mid_stream_loses_nothing(
     stopped_after = len(before)
     t_stop = time.monotonic()
     own_broker.stop()
-    time.sleep(DOWNTIME_SECONDS)
+    time.sleep(downtime)
     own_broker.start()
     t_up = time.monotonic()
     assert worker.proc.poll() is None, f"worker died with the broker:\n{worker.log_tail()}"
@@ -131,7 +162,7 @@ def test_broker_restart_mid_stream_loses_nothing(
     total, repeated, disagree = _repeats(records, ids)
     assert not disagree, disagree[:5]
     _record(
-        "broker_restart",
+        name,
         {
             "stories": BROKER_STORIES,
             "outputs_before_stop": stopped_after,
@@ -141,3 +172,4 @@ def test_broker_restart_mid_stream_loses_nothing(
             "repeated_outputs": repeated,
         },
     )
+    return worker
