@@ -5,3 +5,7 @@ Every connector follows one rule: an item is remembered as sent (``state.SeenSto
 after the broker acknowledged it, so a restart re-sends nothing that was sent and loses
 nothing that was not.
 """
+
+from streams.ingest.redact import install as _install_redaction
+
+_install_redaction()  # credentials in feed URLs never reach the logs (redact.py)

@@ -233,6 +233,7 @@ def test_ingest_command_serves_metrics_on_newsflow_web_host(tmp_path: Path) -> N
         "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
         "NEWSFLOW_INGEST_SPREAD": "false",
         "NEWSFLOW_INGEST_GRACE": "0.5",
+        "NEWSFLOW_SASL_PASSWORD": "hunter2-from-env",  # not a setting yet: must not be echoed
     }
     log = tmp_path / "ingest.log"
     with log.open("wb") as out:
@@ -260,3 +261,4 @@ def test_ingest_command_serves_metrics_on_newsflow_web_host(tmp_path: Path) -> N
                 proc.wait(5)
     assert proc.returncode == 0, log.read_text()[-2000:]
     assert '"metrics served"' in log.read_text() and "127.0.0.2" in log.read_text()
+    assert "hunter2" not in log.read_text()
