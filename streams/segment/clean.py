@@ -60,7 +60,8 @@ def clean_text(text: str, strip_lines: bool = True) -> str:
     text = unescape_entities(text)
     text = fix_mojibake(text)
     if strip_lines:
-        return "\n".join(clean_line(line) for line in text.split("\n"))
+        # = clean_line per line: the whitespace class has no newline, so one pass does it.
+        return "\n".join([line.strip() for line in _SPACES.sub(" ", text).split("\n")])
     out = []
     for line in text.split("\n"):
         body = line.lstrip()

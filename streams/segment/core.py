@@ -20,6 +20,7 @@ _ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 _log = logging.getLogger("newsflow.segment")
 
+
 def _norm_iso(value: str | None) -> str | None:
     """Envelope timestamps to the 'YYYY-MM-DDTHH:MM:SSZ' form when readable."""
     if not value:
@@ -169,6 +170,8 @@ def segment(raw: RawStory) -> Segmented:
     try:
         return _segment(raw)
     except Exception:  # noqa: BLE001 - by contract segment() never raises; logged, not silent
-        _log.exception("segment failed internally; emitting a no-article record",
-                       extra={"story_id": raw.story_id, "stage": "segment"})
+        _log.exception(
+            "segment failed internally; emitting a no-article record",
+            extra={"story_id": raw.story_id, "stage": "segment"},
+        )
         return _empty(raw, "text")

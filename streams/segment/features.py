@@ -217,8 +217,9 @@ def _char_table() -> np.ndarray:
 
 _CHAR_CLASS = _char_table()
 # Small character sets (bits): 1 end punctuation, 2 bullet, 4 pipe-like end, 8 double quote,
-# 16 menu separator, 32 first letter of by/from/posted/written.
+# 16 menu separator, 32 first letter of by/from/posted/written, 64 slash, 128 closing paren.
 _S_END, _S_BULLET, _S_PIPE, _S_QUOTE, _S_NAV, _S_BY = 1, 2, 4, 8, 16, 32
+_S_SLASH, _S_RPAREN = 64, 128
 _CHAR_SETS = np.zeros(0x10000, dtype=np.uint8)
 for _bit, _chars in (
     (_S_END, ".!?\"\u201d\u2019')]:;"),
@@ -227,6 +228,8 @@ for _bit, _chars in (
     (_S_QUOTE, '"\u201c\u201d'),
     (_S_NAV, "|\u2022\u00b7\u00bb>"),
     (_S_BY, "bBfFpPwW"),
+    (_S_SLASH, "/"),
+    (_S_RPAREN, ")"),
 ):
     for _c in _chars:
         _CHAR_SETS[ord(_c)] |= _bit
@@ -283,6 +286,18 @@ class PageText:
         if pos:
             starts = self.low_starts if lower else self.starts
             out[np.searchsorted(starts, np.asarray(pos, dtype=np.int64), side="right") - 1] = True
+        return out
+
+    def line_starts(self, rx: re.Pattern[str]) -> np.ndarray:
+        """Per line: does ``rx`` (a lower-case, ``re.M`` pattern anchored by ``^``) match the
+        lower-cased page at the line's start (a necessary condition of a ``match`` of the
+        case-insensitive pattern on the line)."""
+        out = np.zeros(self.n, dtype=bool)
+        pos = [m.start() for m in rx.finditer(self.low)]
+        if pos:
+            out[
+                np.searchsorted(self.low_starts, np.asarray(pos, dtype=np.int64), side="right") - 1
+            ] = True
         return out
 
     def confirm(self, mask: np.ndarray, test: Callable[[str], object]) -> np.ndarray:
@@ -365,6 +380,36 @@ def char_stats(texts: list[str]) -> tuple[np.ndarray, ...]:
 
 def content_words(s: str) -> set[str]:
     return {w[:6] for w in _WORD.findall(s.casefold()) if w not in _STOP and not w.isdigit()}
+
+
+def _word_overlap(page: PageText, words: np.ndarray, *targets: set[str]) -> tuple[np.ndarray, ...]:
+    """Per line of at most 40 words and per target word set: the share of the line's content
+    words (:func:`content_words`) in the target (0 for lines without content words).
+
+    The page is tokenized once (case-folded); each line takes its slice of the tokens."""
+    n = page.n
+    outs = tuple(np.zeros(n) for _ in targets)
+    live = [(outs[i], t) for i, t in enumerate(targets) if t]
+    short = (words <= 40) & (words > 0)
+    if not live or not short.any():
+        return outs
+    toks = _WORD.findall(page.joined.casefold())
+    ends = np.cumsum(words.astype(np.int64)).tolist()
+    starts = [0, *ends[:-1]]
+    if len(toks) != ends[-1]:  # case folding changed the word boundaries: tokenize per line
+        toks, starts, ends = [], [], []
+        for t in page.texts:
+            starts.append(len(toks))
+            toks.extend(_WORD.findall(t.casefold()))
+            ends.append(len(toks))
+    stop = _STOP
+    for k in np.flatnonzero(short).tolist():
+        cw = {w[:6] for w in toks[starts[k] : ends[k]] if w not in stop and not w.isdigit()}
+        if cw:
+            m = len(cw)
+            for out, target in live:
+                out[k] = len(cw & target) / m
+    return outs
 
 
 def _sim(a: set[str], b: set[str]) -> float:
@@ -464,20 +509,13 @@ def featurize(
     last_marker = np.maximum.accumulate(np.where(marker, k_ix, -1))
     words_before = np.cumsum(words) - words
     # Similarity to the title hint and to the lead (short lines only).
-    hint_sim = np.zeros(n)
-    lead_sim = np.zeros(n)
+    hint_sim, lead_sim = _word_overlap(page, words, hint_words, lead_words)
     in_hint = np.zeros(n)
-    if hint_words or lead_words or hint:
-        for k in np.flatnonzero(words <= 40).tolist():
-            s = texts[k]
-            if hint_words or lead_words:
-                cw = content_words(s)
-                if cw:
-                    hint_sim[k] = _sim(cw, hint_words)
-                    lead_sim[k] = _sim(cw, lead_words)
-            if hint and words[k] >= 2:
-                t = " ".join(s.casefold().split())
-                in_hint[k] = 1.0 if t == hint else 0.5 if t in hint else 0.0
+    if hint:
+        cand = (words <= 40) & (words >= 2)
+        for k in np.flatnonzero(cand).tolist():
+            t = " ".join(texts[k].casefold().split())
+            in_hint[k] = 1.0 if t == hint else 0.5 if t in hint else 0.0
     ix = _IX
     col = out.T  # a view: col[j] is feature j over all lines
     col[ix["is_html"]] = float(is_html)

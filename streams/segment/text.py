@@ -34,7 +34,7 @@ from streams.segment.dateline import (
     looks_like_dateline,
     standalone_dateline,
 )
-from streams.segment.features import _S_NAV, PageText, ends_punct, featurize
+from streams.segment.features import _S_NAV, _S_RPAREN, _S_SLASH, PageText, ends_punct, featurize
 from streams.segment.features import content_words as _content_words
 from streams.segment.html import F_CAPTION, F_COMMENT, F_H1, F_HEADING, F_NAV, RenderedLine
 from streams.segment.model import C_BODY, C_COMMENT, C_HEAD, TreeModel, get_model
@@ -131,36 +131,72 @@ _BOILER_LOW_KEYS = tuple(k for k in _BOILER_KEYS if k.lower() == k)
 _POLICY_KEYS = ("comment", "discussion", "abuse")
 _CREDIT_KEYS = ("REUTERS", "Reuters", "AFP", "AP", "EPA", "Getty", "Bloomberg", "XINHUA")
 _CREDIT_KEYS += ("Xinhua", "PA", "Kyodo", "Yonhap", "ANSA", "EFE", "dpa", "DPA", "ITAR", "RIA")
-_AGENCY_HEADS = frozenset(k[:2] for k in bl.AGENCIES)
-
-
-def _maybe_agency(s: str) -> bool:
-    """A necessary condition of ``bl.agency_line``: short, starts like an agency name."""
-    return (
-        len(s.strip()) <= 40 and " ".join(s.strip(" ()-.,").split())[:2].casefold() in _AGENCY_HEADS
-    )
+_BOILER_LINE_LOW = re.compile(_BOILER_LINE, re.M)
+_S_SLASH_PAREN = _S_SLASH | _S_RPAREN
 
 
 def _label(lines: list[Line], page: PageText | None = None) -> list[CaptionHit]:
+    """Rule kinds and the "good prose" flag of every line, and the caption hits.
+
+    The per-line tests run in order (the first that fires decides) but only on lines that one
+    of them could fire on: every test has a necessary condition checked for the whole page at
+    once (substrings, digits, characters, word counts); the other lines are plain text or link
+    lines whose flags are computed over the page.
+    """
     hits: list[CaptionHit] = []
     if page is None or page.n != len(lines):
         page = PageText([ln.text for ln in lines])
-    marker_c = page.with_keys(_MARKER_KEYS).tolist()
-    label_c = page.with_keys(_LABEL_KEYS).tolist()
-    by_c = page.with_keys(("by",)).tolist()
-    digit_c = page.has_digit().tolist()
-    boiler_c = (page.confirm(page.with_keys(_BOILER_LOW_KEYS), _BOILER_ANY_RE.search)).tolist()
-    policy_c = page.confirm(page.with_keys(_POLICY_KEYS), POLICY_RE.search).tolist()
+    n = len(lines)
+    if n == 0:
+        return hits
+    words = page.words()
+    flags = np.fromiter((ln.flags for ln in lines), dtype=np.int64, count=n)
+    link = np.fromiter((ln.link_ratio for ln in lines), dtype=np.float64, count=n)
+    marker_c = page.with_keys(_MARKER_KEYS) & (words <= 12)
+    label_c = page.with_keys(_LABEL_KEYS)
+    by_c = page.with_keys(("by",)) & (words <= 40)
+    digit_c = page.has_digit() & (words <= 16)
+    short = words < 60
+    boiler_c = short & page.confirm(short & page.with_keys(_BOILER_LOW_KEYS), _BOILER_ANY_RE.search)
+    policy_c = short & page.confirm(short & page.with_keys(_POLICY_KEYS), POLICY_RE.search)
+    bline_c = short & page.line_starts(_BOILER_LINE_LOW)
     nav_c = page.confirm(
         page.per_line((page.sets & _S_NAV) > 0) >= 2, lambda s: len(_NAV_SEP.findall(s)) >= 2
-    ).tolist()
-    credit_c = page.with_keys(_CREDIT_KEYS, lower=False).tolist()
-    agency_c = page.confirm(page.words() <= 6, _maybe_agency).tolist()
-    cap = page.char_stats()[0].tolist()
-    ends_c = ends_punct(page).tolist()
+    )
+    credit_c = page.with_keys(_CREDIT_KEYS, lower=False) & (words <= 10)
+    agency_c = words <= 4  # an agency name has at most 4 words
+    emb_c = (page.per_line((page.sets & _S_SLASH_PAREN) > 0) > 0) & (words < 120)
+    caption_c = ((flags & F_CAPTION) > 0) & (words <= 80)
+    special = (
+        (marker_c | caption_c | label_c | emb_c | credit_c | by_c | agency_c | digit_c)
+        | boiler_c
+        | policy_c
+        | bline_c
+        | nav_c
+    )
+    # Lines no test can fire on: link or text lines, "good" prose by length, end, capitals.
+    cap = page.char_stats()[0]
+    ends = ends_punct(page)
+    is_link = (link >= 0.5) & ((flags & F_COMMENT) == 0)
+    good = ((words >= 10) & ends & (cap < 0.7)) | ((words >= 25) & (cap < 0.6))
+    good &= ~(((flags & (F_NAV | F_COMMENT)) > 0) & (words < 30))
+    good &= ~is_link
+    link_l, good_l = is_link.tolist(), good.tolist()
     for k, ln in enumerate(lines):
+        if link_l[k]:
+            ln.kind = "link"
+        else:
+            ln.good = good_l[k]
+    marker_l, label_l, digit_l = marker_c.tolist(), label_c.tolist(), digit_c.tolist()
+    by_l, credit_l = by_c.tolist(), credit_c.tolist()
+    boiler_l = (boiler_c | policy_c).tolist()
+    bline_l, nav_l = bline_c.tolist(), nav_c.tolist()
+    for k in np.flatnonzero(special).tolist():
+        ln = lines[k]
+        ln.kind = "text"
+        ln.good = False
         s = ln.text
-        if marker_c[k] and ln.words <= 12 and MARKER_RE.match(s):
+        if marker_l[k] and MARKER_RE.match(s):
             ln.kind = "marker"
             continue
         if ln.flags & F_CAPTION and ln.words <= 80:
@@ -174,7 +210,7 @@ def _label(lines: list[Line], page: PageText | None = None) -> list[CaptionHit]:
             else:
                 hits.append(CaptionHit(ln.idx, s, None))
             continue
-        lab = credit_label(s) if label_c[k] else None
+        lab = credit_label(s) if label_l[k] else None
         if lab is not None:
             ln.kind = "credit"
             prev = lines[k - 1] if k > 0 else None
@@ -194,33 +230,28 @@ def _label(lines: list[Line], page: PageText | None = None) -> list[CaptionHit]:
                 ln.kind = "caption"
                 hits.append(CaptionHit(ln.idx, emb[0], emb[1]))
                 continue
-        if ln.words <= 10 and credit_c[k] and is_credit_only(s):
+        if credit_l[k] and is_credit_only(s):
             ln.kind = "credit"
             hits.append(CaptionHit(ln.idx, "", s))
             continue
-        if (
-            ln.words <= 40
-            and by_c[k]
-            and (bl.is_credit_line(s) or (ln.words <= 14 and bl.parse_by_line(s) is not None))
+        if by_l[k] and (
+            bl.is_credit_line(s) or (ln.words <= 14 and bl.parse_by_line(s) is not None)
         ):
             ln.kind = "byline"
             continue
-        if agency_c[k] and bl.agency_line(s):
+        if ln.words <= 6 and bl.agency_line(s):
             ln.kind = "agency"
             continue
-        if ln.words <= 16 and digit_c[k] and looks_like_dateline(s):
+        if digit_l[k] and looks_like_dateline(s):
             ln.kind = "date"
             continue
-        if (ln.words < 60 and (boiler_c[k] or policy_c[k] or _BOILER_LINE_RE.match(s))) or nav_c[k]:
+        if boiler_l[k] or (bline_l[k] and _BOILER_LINE_RE.match(s)) or nav_l[k]:
             ln.kind = "boiler"
             continue
-        if ln.link_ratio >= 0.5 and not ln.flags & F_COMMENT:
+        if link_l[k]:
             ln.kind = "link"
             continue
-        ends = ends_c[k]
-        ln.good = (ln.words >= 10 and ends and cap[k] < 0.7) or (ln.words >= 25 and cap[k] < 0.6)
-        if ln.flags & (F_NAV | F_COMMENT) and ln.words < 30:
-            ln.good = False
+        ln.good = good_l[k]
     return hits
 
 
@@ -246,13 +277,63 @@ def _weight(ln: Line) -> float:
     return -4.0 - 0.25 * min(ln.words, 20)
 
 
-def _best_run(lines: list[Line], lo: int, hi: int) -> tuple[float, int, int]:
+_SUPP_KIND = frozenset(["caption", "credit", "byline", "date", "agency"])
+
+
+def _weights(lines: list[Line], page: PageText | None = None) -> list[float]:
+    """:func:`_weight` of every line, computed over the page at once."""
+    n = len(lines)
+    if n == 0:
+        return []
+    if page is None or page.n != n:
+        page = PageText([ln.text for ln in lines])
+    words = np.fromiter((ln.words for ln in lines), dtype=np.float64, count=n)
+    flags = np.fromiter((ln.flags for ln in lines), dtype=np.int64, count=n)
+    good = np.fromiter((ln.good for ln in lines), dtype=bool, count=n)
+    single = np.fromiter((ln.single for ln in lines), dtype=bool, count=n)
+    kinds = [ln.kind for ln in lines]
+    supp = np.fromiter((k in _SUPP_KIND for k in kinds), dtype=bool, count=n)
+    marker = np.fromiter((k == "marker" for k in kinds), dtype=bool, count=n)
+    boiler = np.fromiter((k == "boiler" for k in kinds), dtype=bool, count=n)
+    link = np.fromiter((k == "link" for k in kinds), dtype=bool, count=n)
+    w20 = np.minimum(words, 20)
+    w = np.select(
+        [
+            supp,
+            marker,
+            boiler,
+            link,
+            (flags & F_COMMENT) > 0,
+            ((flags & F_NAV) > 0) & ~good,
+            good,
+            single & (words >= 4) & ends_punct(page),
+            single,
+        ],
+        [
+            0.0,
+            -np.inf,
+            -12.0,
+            -4.0 - 0.25 * w20,
+            -3.0 - 0.5 * words,
+            -5.0 - 0.25 * w20,
+            np.minimum(words, 80),
+            0.0,
+            -3.0 - 0.25 * words,
+        ],
+        default=-4.0 - 0.25 * w20,
+    )
+    out: list[float] = w.tolist()
+    return out
+
+
+def _best_run(weights: list[float], lo: int, hi: int) -> tuple[float, int, int]:
     best = (0.0, -1, -1)
     cur = 0.0
     start = lo
+    ninf = float("-inf")
     for k in range(lo, hi):
-        w = _weight(lines[k])
-        if w == float("-inf"):
+        w = weights[k]
+        if w == ninf:
             cur, start = 0.0, k + 1
             continue
         if cur <= 0:
@@ -263,16 +344,17 @@ def _best_run(lines: list[Line], lo: int, hi: int) -> tuple[float, int, int]:
     return best
 
 
-def _choose_region(lines: list[Line]) -> tuple[int, int] | None:
+def _choose_region(lines: list[Line], page: PageText | None = None) -> tuple[int, int] | None:
     """Indices (into lines) of the first and last line of the article run."""
-    score, a, b = _best_run(lines, 0, len(lines))
+    weights = _weights(lines, page)
+    score, a, b = _best_run(weights, 0, len(lines))
     if a < 0:
         return None
     # A long comment thread can outscore the article: prefer a good run before the first
     # comment marker that precedes the winner.
     markers = [k for k in range(a) if lines[k].kind == "marker"]
     for m in markers:
-        s2, a2, b2 = _best_run(lines, 0, m)
+        s2, a2, b2 = _best_run(weights, 0, m)
         if a2 >= 0 and s2 >= max(40.0, 0.2 * score):
             return a2, b2
     return a, b
@@ -368,7 +450,7 @@ def analyze(
     if not lines:
         return an
     an.hits = _label(lines, page)
-    region = _choose_region(lines)
+    region = _choose_region(lines, page)
     if region is not None:
         a, b = region
         while a < b and not lines[a].good:
