@@ -124,10 +124,13 @@ class Enriched(msgspec.Struct, kw_only=True):
     flags: list[str] = msgspec.field(default_factory=list)
 
 
-class Dedup(msgspec.Struct, kw_only=True):
+class Dedup(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: DedupStatus
     canonical_id: str | None
     similarity: float
+    # The event cluster: story_id of the cluster's first story; None (left out of the JSON)
+    # when that is the canonical story itself.  Optional, added within v1.
+    cluster_id: str | None = None
 
 
 class Pipeline(msgspec.Struct, kw_only=True):

@@ -4,7 +4,8 @@ The state is three mappings (Faust tables on RocksDB in the worker, dicts in
 ``newsflow process``), all ``str -> bytes``:
 
 ``stories``       story_id -> ``SeenStory`` (msgpack): exact key, verdict, event time, MinHash
-                  state, feature-set size, number/name hashes, anchors, URL key, earlier versions
+                  state, feature-set size, shingle hashes, normalized text + key tokens (for the
+                  number/name check), anchors, event keys, cluster id, URL keys, earlier versions
 ``fingerprints``  exact key (headline + article text) -> story_id (UTF-8) of the first story
 ``urls``          canonical URL -> story_id (UTF-8) of the first story at that URL
 
@@ -23,6 +24,13 @@ Rules, in order:
 5. a verified near match (MinHash-LSH / anchor candidates, Jaccard or containment above the
    thresholds, numbers and names agreeing): ``near_duplicate`` of its canonical story.
 6. otherwise ``original``.
+
+Every verdict also carries the story's event cluster (``cluster_id``, the story id of the
+cluster's first story; ``None`` when that is the verdict's canonical story): a copy or update
+joins its canonical story's cluster; an original joins the cluster of the held story within
+``cluster_window_hours`` that shares the most of its names and tickers (at least
+``min_event_keys`` of them and ``event_overlap`` of the smaller set; keys held by
+``max_posting`` or more stories are too common to count; different tickers never cluster).
 
 ``similarity`` is the verified similarity to the matched story (1.0 for duplicates; for an
 update the similarity to the version it replaces; for an original the best score of a candidate
@@ -47,7 +55,9 @@ from streams.dedup.features import (
     article_text,
     extract,
     restore_minhash,
+    shingle_set,
     slot_agreement,
+    stored_slots,
 )
 from streams.dedup.index import CandidateIndex
 from streams.records import Dedup, Enriched
@@ -65,9 +75,15 @@ class DedupParams:
     jaccard_threshold: float = 0.45
     containment_threshold: float = 0.65
     min_containment_size: int = 10  # smaller shingle set must have this many
-    # Veto when this share of the key-token slots (numbers, names, months with the words on
-    # either side) contradict: same words around, another number or name.
-    max_contradictions: float = 0.5
+    # Veto when at least ``min_contradictions`` key-token contexts (the word left or right of
+    # a number, name or month) contradict -- the same word beside another number or name --
+    # and they are at least this share of the contexts both stories have.
+    max_contradictions: float = 0.2
+    min_contradictions: int = 2
+    # Event clusters (``cluster_id``): names + tickers shared with a held story.
+    cluster_window_hours: float = 36.0
+    min_event_keys: int = 3
+    event_overlap: float = 0.5
 
 
 class Version(msgspec.Struct, array_like=True):
@@ -77,7 +93,32 @@ class Version(msgspec.Struct, array_like=True):
     similarity: float
 
 
-class SeenStory(msgspec.Struct, kw_only=True, array_like=True):
+class SeenStory(msgspec.Struct, kw_only=True, array_like=True, tag=2):
+    fingerprint: str
+    status: str
+    canonical_id: str | None
+    similarity: float
+    seen_at: float
+    event_time: float = 0.0
+    size: int = 0
+    signature: bytes = b""
+    shingles: bytes = b""  # u32 little endian, text order
+    text: str = ""  # normalized tokens joined by spaces (capped)
+    keys: str = ""  # key tokens joined by spaces
+    tickers: list[int] = msgspec.field(default_factory=list)
+    anchors: list[int] = msgspec.field(default_factory=list)
+    url_keys: list[str] = msgspec.field(default_factory=list)
+    versions: list[Version] = msgspec.field(default_factory=list)  # earlier contents
+    event_keys: list[int] = msgspec.field(default_factory=list)
+    cluster_id: str | None = None  # None: the story's canonical story (or itself)
+
+    def cluster(self, story_id: str) -> str:
+        return self.cluster_id or self.canonical_id or story_id
+
+
+class _SeenV1(msgspec.Struct, kw_only=True, array_like=True):
+    """The records of the first MinHash stage (shingles as a list, two-sided slots)."""
+
     fingerprint: str
     status: str
     canonical_id: str | None
@@ -91,7 +132,27 @@ class SeenStory(msgspec.Struct, kw_only=True, array_like=True):
     tickers: list[int] = msgspec.field(default_factory=list)
     anchors: list[int] = msgspec.field(default_factory=list)
     url_keys: list[str] = msgspec.field(default_factory=list)
-    versions: list[Version] = msgspec.field(default_factory=list)  # earlier contents
+    versions: list[Version] = msgspec.field(default_factory=list)
+
+
+class _Forget(msgspec.Struct, array_like=True, tag=2):
+    """What eviction needs of a record, the rest skipped undecoded."""
+
+    fingerprint: str
+    status: msgspec.Raw
+    canonical_id: msgspec.Raw
+    similarity: msgspec.Raw
+    seen_at: msgspec.Raw
+    event_time: msgspec.Raw
+    size: msgspec.Raw
+    signature: msgspec.Raw
+    shingles: msgspec.Raw
+    text: msgspec.Raw
+    keys: msgspec.Raw
+    tickers: msgspec.Raw
+    anchors: msgspec.Raw
+    url_keys: list[str] = msgspec.field(default_factory=list)
+    versions: list[Version] = msgspec.field(default_factory=list)
 
 
 class _LegacySeen(msgspec.Struct, kw_only=True):
@@ -104,6 +165,8 @@ class _LegacySeen(msgspec.Struct, kw_only=True):
 
 _SEEN_ENCODER = msgspec.msgpack.Encoder()
 _SEEN_DECODER = msgspec.msgpack.Decoder(SeenStory)
+_FORGET_DECODER = msgspec.msgpack.Decoder(_Forget)
+_V1_DECODER = msgspec.msgpack.Decoder(_SeenV1)
 _LEGACY_DECODER = msgspec.json.Decoder(_LegacySeen)
 _MAX_VERSIONS = 8
 
@@ -113,6 +176,14 @@ def _decode_seen(raw: bytes) -> SeenStory | None:
         return _SEEN_DECODER.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):
         pass
+    try:  # the first MinHash stage: replays and exact matches still work, not indexed
+        v1 = _V1_DECODER.decode(raw)
+        return SeenStory(fingerprint=v1.fingerprint, status=v1.status,
+                         canonical_id=v1.canonical_id, similarity=v1.similarity,
+                         seen_at=v1.seen_at, event_time=v1.event_time, url_keys=v1.url_keys,
+                         versions=v1.versions)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        pass
     try:  # the JSON records of the exact-hash-only stage: no signature, not indexed
         old = _LEGACY_DECODER.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):
@@ -120,6 +191,18 @@ def _decode_seen(raw: bytes) -> SeenStory | None:
     return SeenStory(fingerprint=old.fingerprint, status=old.status,
                      canonical_id=old.canonical_id, similarity=old.similarity,
                      seen_at=old.seen_at, event_time=old.seen_at)
+
+
+def _forget_view(raw: bytes) -> tuple[list[str], list[str]]:
+    """(fingerprints, URL keys) of a stored record, cheaply."""
+    try:
+        view = _FORGET_DECODER.decode(raw)
+        return [view.fingerprint, *(v.fingerprint for v in view.versions)], view.url_keys
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        seen = _decode_seen(raw)
+        if seen is None:
+            return [], []
+        return [seen.fingerprint, *(v.fingerprint for v in seen.versions)], seen.url_keys
 
 
 @dataclass(slots=True)
@@ -177,7 +260,8 @@ class DedupState:
             seen = _decode_seen(raw)
             if seen is None:
                 continue
-            index.add(story_id, _minhash_of(seen, fp), seen.anchors, seen.event_time)
+            index.add(story_id, _minhash_of(seen, fp), seen.anchors, seen.event_time,
+                      seen.event_keys, seen.cluster(story_id), seen.tickers)
         return index
 
     def __len__(self) -> int:
@@ -207,15 +291,15 @@ class DedupState:
         return evicted
 
     def _forget(self, story_id: str) -> None:
-        seen = self.seen(story_id)
-        self.stories.pop(story_id, None)
-        if seen is None:
+        raw = self.stories.pop(story_id, None)
+        if raw is None:
             return
+        fingerprints, url_keys = _forget_view(raw)
         mine = story_id.encode()
-        for fingerprint in {seen.fingerprint, *(v.fingerprint for v in seen.versions)}:
+        for fingerprint in set(fingerprints):
             if self.fingerprints.get(fingerprint) == mine:
                 del self.fingerprints[fingerprint]
-        for url_key in seen.url_keys:
+        for url_key in url_keys:
             if self.urls.get(url_key) == mine:
                 del self.urls[url_key]
 
@@ -253,14 +337,16 @@ def event_time(item: Enriched, now: float) -> float:
 
 def exact_key(features: Features) -> str:
     """Digest of the normalized headline + article tokens."""
-    return hashlib.blake2b(" ".join(features.tokens).encode("utf-8"), digest_size=16).hexdigest()
+    return features.digest or hashlib.blake2b(
+        " ".join(features.tokens).encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _canonical_of(state: DedupState, story_id: str) -> str:
+def _canonical_of(state: DedupState, story_id: str) -> tuple[str, str]:
+    """(canonical story, event cluster) of a held story."""
     seen = state.seen(story_id)
     if seen is not None and seen.canonical_id:
-        return seen.canonical_id
-    return story_id
+        return seen.canonical_id, seen.cluster(story_id)
+    return story_id, seen.cluster(story_id) if seen is not None else story_id
 
 
 @dataclass(slots=True)
@@ -273,13 +359,17 @@ class Match:
 def similarity(features: Features, seen: SeenStory, params: DedupParams) -> tuple[float, bool]:
     """(score, accepted) of a stored story against a new one: the verification step.
 
-    Exact Jaccard and containment of the two stored shingle sets; accepted above either
-    threshold unless the key tokens veto it (different tickers, or contradicting slots).
+    Exact Jaccard and containment of the two shingle sets; accepted above either threshold
+    unless the key tokens veto it: both stories carry tickers and share none, or the numbers,
+    names and months contradict (:func:`streams.dedup.features.slot_agreement`: at least
+    ``min_contradictions`` contexts, and ``max_contradictions`` of those both stories have).
     """
     if not seen.shingles or not features.shingles:
         return 0.0, False
-    inter = len(set(features.shingles).intersection(seen.shingles))
-    size_a, size_b = len(features.shingles), len(seen.shingles)
+    mine = shingle_set(features.shingles)
+    theirs = shingle_set(seen.shingles)
+    inter = len(mine & theirs)
+    size_a, size_b = len(mine), len(theirs)
     jac = inter / (size_a + size_b - inter)
     small = min(size_a, size_b)
     con = inter / small
@@ -290,12 +380,14 @@ def similarity(features: Features, seen: SeenStory, params: DedupParams) -> tupl
         accepted = small >= params.min_containment_size
     else:
         accepted = False
-    if accepted and features.tickers and seen.tickers and not set(features.tickers) & set(
+    if accepted and features.tickers and seen.tickers and set(features.tickers).isdisjoint(
             seen.tickers):
         accepted = False
-    if accepted:
-        agree, contra = slot_agreement(features.slots, seen.slots)
-        if contra and contra >= params.max_contradictions * (agree + contra):
+    if accepted and seen.keys:
+        agree, contra = slot_agreement(features.slots,
+                                       stored_slots(seen.text, seen.keys.split(" ")))
+        if (contra >= params.min_contradictions
+                and contra >= params.max_contradictions * (agree + contra)):
             accepted = False
     return score, accepted
 
@@ -320,13 +412,21 @@ def find_match(features: Features, state: DedupState, exclude: str) -> tuple[Mat
     return best, best_score
 
 
+def find_event(features: Features, state: DedupState, t: float, exclude: str) -> str | None:
+    """The event cluster of the held story that shares the most names and tickers, if any."""
+    params = state.params
+    return state.index.event_cluster(
+        features.event_keys, features.tickers, t, params.cluster_window_hours * 3600.0,
+        params.min_event_keys, params.event_overlap, exclude)
+
+
 def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
     """The verdict for one story; updates ``state``. Deterministic for replays."""
     seg = item.segmented
     story_id = seg.story_id
     params = state.params
     features = extract(article_text(seg.headline, seg.body, seg.lead), params.features)
-    fingerprint = exact_key(features)
+    fingerprint = features.digest
     url = seg.source.url
     url_key = canonical_url(url) if url else None
     index = state.index
@@ -334,38 +434,47 @@ def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
     previous = state.seen(story_id)
     if previous is not None:
         if previous.fingerprint == fingerprint:
-            return Dedup(status=previous.status,  # type: ignore[arg-type]
-                         canonical_id=previous.canonical_id, similarity=previous.similarity)
+            return _verdict(previous.status, previous.canonical_id, previous.similarity,
+                            previous.cluster_id)
         for version in previous.versions:
             if version.fingerprint == fingerprint:
                 return Dedup(status=version.status,  # type: ignore[arg-type]
-                             canonical_id=version.canonical_id, similarity=version.similarity)
+                             canonical_id=version.canonical_id, similarity=version.similarity,
+                             cluster_id=previous.cluster_id)
 
+    t = event_time(item, now)
     verdict: Dedup
+    cluster: str
     first_same = state.first_with_fingerprint(fingerprint)
     first_at_url = state.first_at_url(url_key) if url_key else None
     if previous is not None:
         score, _ = similarity(features, previous, params)
         verdict = Dedup(status="update", canonical_id=previous.canonical_id or story_id,
                         similarity=round(score, 4))
+        cluster = previous.cluster(story_id)
     elif first_same is not None and first_same != story_id and first_same in state.stories:
-        verdict = Dedup(status="duplicate", canonical_id=_canonical_of(state, first_same),
-                        similarity=1.0)
+        canonical, cluster = _canonical_of(state, first_same)
+        verdict = Dedup(status="duplicate", canonical_id=canonical, similarity=1.0)
     elif (first_at_url is not None and first_at_url != story_id
           and (url_seen := state.seen(first_at_url)) is not None):
         score, _ = similarity(features, url_seen, params)
         verdict = Dedup(status="update", canonical_id=url_seen.canonical_id or first_at_url,
                         similarity=round(score, 4))
+        cluster = url_seen.cluster(first_at_url)
     else:
         match, best_score = find_match(features, state, story_id)
         if match is None:
             verdict = Dedup(status="original", canonical_id=story_id,
                             similarity=round(best_score, 4))
+            cluster = find_event(features, state, t, story_id) or story_id
         else:
             status = "duplicate" if match.seen.fingerprint == fingerprint else "near_duplicate"
             verdict = Dedup(status=status,  # type: ignore[arg-type]
                             canonical_id=match.seen.canonical_id or match.story_id,
                             similarity=1.0 if status == "duplicate" else round(match.score, 4))
+            cluster = match.seen.cluster(match.story_id)
+    cluster_id = None if cluster == verdict.canonical_id else cluster
+    verdict.cluster_id = cluster_id
 
     versions: list[Version] = []
     if previous is not None:
@@ -382,16 +491,25 @@ def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
         state.fingerprints[fingerprint] = story_id.encode()
     # A story older than the window's trailing edge (a late or backfilled one) is kept for
     # a grace period instead of being evicted at once, so its own late copies still match.
-    t = event_time(item, now)
     if index.watermark != float("-inf"):
         window = state.window_hours * 3600.0
         t = max(t, index.watermark - window + min(LATE_GRACE_SECONDS, window / 2))
+    fp = params.features
     state.remember(story_id, SeenStory(
         fingerprint=fingerprint, status=verdict.status, canonical_id=verdict.canonical_id,
         similarity=verdict.similarity, seen_at=now, event_time=t, size=features.size,
         signature=features.minhash.__getstate__(), shingles=features.shingles,
-        slots=features.slots, tickers=features.tickers, anchors=features.anchors, url_keys=url_keys, versions=versions,
+        text=features.text[: fp.max_text], keys=" ".join(sorted(features.keys)),
+        tickers=features.tickers, anchors=features.anchors, url_keys=url_keys,
+        versions=versions, event_keys=features.event_keys, cluster_id=cluster_id,
     ))
-    index.add(story_id, features.minhash, features.anchors, t)
+    index.add(story_id, features.minhash, features.anchors, t, features.event_keys,
+              cluster, features.tickers)
     state.evict()
     return verdict
+
+
+def _verdict(status: str, canonical_id: str | None, similarity: float,
+             cluster_id: str | None) -> Dedup:
+    return Dedup(status=status,  # type: ignore[arg-type]
+                 canonical_id=canonical_id, similarity=similarity, cluster_id=cluster_id)

@@ -5,13 +5,15 @@ lazily from the stored records, which carry each story's MinHash state, anchors 
 
 * ``lsh``      rensa ``RMinHashLSH`` over the stories' MinHash signatures (int handles);
 * ``anchors``  anchor shingle hash -> recent handles (bounded posting lists);
+* ``events``   event key (name / ticker hash) -> recent handles (bounded posting lists; a full
+               list marks a key too common to tell events apart), for ``cluster_id``;
 * ``heap``     (event_time, story_id) min-heap for eviction by window and size cap.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rensa import RMinHash, RMinHashLSH
@@ -22,6 +24,39 @@ class Entry:
     handle: int
     event_time: float
     anchors: tuple[int, ...]
+    event_keys: tuple[int, ...] = ()
+    cluster: str = ""
+    tickers: tuple[int, ...] = ()
+
+
+def _post(postings: dict[int, int | list[int]], key: int, handle: int, cap: int) -> None:
+    posting = postings.get(key)
+    if posting is None:
+        postings[key] = handle
+    elif isinstance(posting, int):
+        postings[key] = [posting, handle]
+    else:
+        posting.append(handle)
+        if len(posting) > cap:
+            del posting[0]
+
+
+def _unpost(postings: dict[int, int | list[int]], key: int, handle: int) -> None:
+    posting = postings.get(key)
+    if posting is None:
+        return
+    if isinstance(posting, int):
+        if posting == handle:
+            del postings[key]
+        return
+    try:
+        posting.remove(handle)
+    except ValueError:
+        return  # already pushed out of a full posting list
+    if len(posting) == 1:
+        postings[key] = posting[0]
+    elif not posting:
+        del postings[key]
 
 
 @dataclass(slots=True)
@@ -34,6 +69,7 @@ class CandidateIndex:
     ids: dict[int, str] = field(default_factory=dict)
     # One handle (int) or a list of handles, newest last, at most ``max_posting``.
     anchors: dict[int, int | list[int]] = field(default_factory=dict)
+    events: dict[int, int | list[int]] = field(default_factory=dict)
     heap: list[tuple[float, str]] = field(default_factory=list)
     next_handle: int = 0
     watermark: float = float("-inf")
@@ -45,26 +81,22 @@ class CandidateIndex:
         return len(self.entries)
 
     def add(self, story_id: str, minhash: RMinHash | None, anchors: Iterable[int],
-            event_time: float) -> None:
+            event_time: float, event_keys: Iterable[int] = (), cluster: str = "",
+            tickers: Iterable[int] = ()) -> None:
         self.remove(story_id)
         handle = self.next_handle
         self.next_handle += 1
-        anchor_tuple = tuple(anchors)
-        self.entries[story_id] = Entry(handle, event_time, anchor_tuple)
+        entry = Entry(handle, event_time, tuple(anchors), tuple(event_keys),
+                      cluster or story_id, tuple(tickers))
+        self.entries[story_id] = entry
         self.ids[handle] = story_id
         if minhash is not None:
             self.lsh.insert(handle, minhash)
-        postings = self.anchors
-        for a in anchor_tuple:
-            posting = postings.get(a)
-            if posting is None:
-                postings[a] = handle
-            elif isinstance(posting, int):
-                postings[a] = [posting, handle]
-            else:
-                posting.append(handle)
-                if len(posting) > self.max_posting:
-                    del posting[0]
+        cap = self.max_posting
+        for a in entry.anchors:
+            _post(self.anchors, a, handle, cap)
+        for k in entry.event_keys:
+            _post(self.events, k, handle, cap)
         heapq.heappush(self.heap, (event_time, story_id))
         if event_time > self.watermark:
             self.watermark = event_time
@@ -75,25 +107,61 @@ class CandidateIndex:
             return False
         self.ids.pop(entry.handle, None)
         self.lsh.remove(entry.handle)
-        postings = self.anchors
         for a in entry.anchors:
-            posting = postings.get(a)
-            if posting is None:
-                continue
-            if isinstance(posting, int):
-                if posting == entry.handle:
-                    del postings[a]
-                continue
-            try:
-                posting.remove(entry.handle)
-            except ValueError:
-                continue  # already pushed out of a full posting list
-            if len(posting) == 1:
-                postings[a] = posting[0]
-            elif not posting:
-                del postings[a]
+            _unpost(self.anchors, a, entry.handle)
+        for k in entry.event_keys:
+            _unpost(self.events, k, entry.handle)
         # The heap entry is dropped lazily (see ``pop_oldest``).
         return True
+
+    def event_cluster(self, keys: Sequence[int], tickers: Sequence[int], event_time: float,
+                      window: float, min_shared: int, overlap: float, exclude: str
+                      ) -> str | None:
+        """The cluster of the held story sharing the most event keys (names, tickers).
+
+        Keys whose posting list is full (``max_posting`` stories hold them) are too common to
+        count.  A candidate needs ``min_shared`` shared keys, ``overlap`` of the smaller key
+        set, an event time within ``window`` seconds, and no ticker conflict.
+        """
+        if len(keys) < min_shared:
+            return None
+        counts: dict[int, int] = {}
+        postings = self.events
+        usable = 0
+        for k in keys:
+            posting = postings.get(k)
+            if posting is None:
+                usable += 1
+                continue
+            if isinstance(posting, int):
+                counts[posting] = counts.get(posting, 0) + 1
+            elif len(posting) >= self.max_posting:
+                continue
+            else:
+                for handle in posting:
+                    counts[handle] = counts.get(handle, 0) + 1
+            usable += 1
+        best: tuple[float, str] | None = None
+        best_cluster: str | None = None
+        for handle, n in counts.items():
+            if n < min_shared:
+                continue
+            sid = self.ids.get(handle)
+            if sid is None or sid == exclude:
+                continue
+            entry = self.entries[sid]
+            if abs(entry.event_time - event_time) > window:
+                continue
+            if tickers and entry.tickers and set(tickers).isdisjoint(entry.tickers):
+                continue
+            score = n / max(1, min(usable, len(entry.event_keys)))
+            if score < overlap:
+                continue
+            key = (-score, sid)
+            if best is None or key < best:
+                best = key
+                best_cluster = entry.cluster
+        return best_cluster
 
     def candidates(self, minhash: RMinHash, anchors: Iterable[int], min_shared: int) -> set[str]:
         """Story ids sharing an LSH band, or at least ``min_shared`` anchors, with the query."""
