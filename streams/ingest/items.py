@@ -33,6 +33,7 @@ from streams.ingest.config import IngestConfig
 from streams.ingest.http import FetchError, PoliteFetcher, is_page_type
 from streams.ingest.metrics import FAILED, FETCHES, SENT, SKIPPED
 from streams.ingest.producer import Sink, key_for
+from streams.ingest.redact import redact_url
 from streams.ingest.state import SeenStore
 from streams.logs import log_event
 
@@ -136,7 +137,7 @@ class FeedItem:
             "name": self.source_name,
             "url": self.url,
             "domain": urlsplit(self.url).hostname if self.url else None,
-            "feed": self.feed_url,
+            "feed": redact_url(self.feed_url),  # no credentials of a private feed downstream
         }
         env["title"] = self.title
         env["published_at"] = self.published_at or self.updated_at

@@ -84,3 +84,11 @@ def test_no_settings_are_logged() -> None:
     for path in sources:
         for text in call.findall(path.read_text()):
             assert not whole.search(text), (path.name, text)
+
+
+def test_envelope_carries_no_feed_credentials() -> None:
+    from streams.ingest.items import FeedItem
+
+    item = FeedItem(feed_url="https://reader:s3cret@feeds.example/x.xml", url="https://a.example/1")
+    env = item.envelope("<p>x</p>", "text/html", "2024-01-01T00:00:00Z")
+    assert env["source"]["feed"] == "https://***@feeds.example/x.xml"
