@@ -52,6 +52,10 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics, Tables]:
         web_host=settings.web_host,
         web_bind=settings.web_host,
         web_port=settings.web_port,
+        # The web server is for /metrics; Faust's table and router views would let anyone who
+        # reaches it look dedup state up by key (which URLs were seen, under which story id).
+        web_tables_enabled=False,
+        web_router_enabled=False,
         producer_max_request_size=settings.max_message_bytes + REQUEST_OVERHEAD,
         consumer_max_fetch_size=settings.max_message_bytes + REQUEST_OVERHEAD,
         producer_compression_type="lz4" if _has_lz4() else None,

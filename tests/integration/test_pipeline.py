@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -205,3 +207,13 @@ def test_replayed_message_gets_the_same_verdict_not_duplicate_of_itself(worker: 
     assert len(records) == 2
     assert [r["dedup"]["status"] for r in records] == ["original", "original"]
     assert records[0]["dedup"] == records[1]["dedup"]
+
+
+def test_web_server_serves_metrics_but_no_table_or_router_views(worker: Worker) -> None:
+    """Faust's /table/... and /router/... views would expose dedup state by key: disabled."""
+    base = f"http://127.0.0.1:{worker.settings.web_port}"
+    assert "newsflow_worker_up" in worker.metrics()
+    for path in ("/table/", "/table/dedup-urls/", "/table/dedup-stories/x/", "/router/"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + path, timeout=5)
+        assert refused.value.code == 404, path
