@@ -291,3 +291,14 @@ def test_ingest_command_serves_metrics_on_newsflow_web_host(tmp_path: Path) -> N
     assert proc.returncode == 0, log.read_text()[-2000:]
     assert '"metrics served"' in log.read_text() and "127.0.0.2" in log.read_text()
     assert "hunter2" not in log.read_text()
+
+
+def test_worker_web_server_serves_no_table_views(tmp_path: Path) -> None:
+    """Faust would serve ``/table/<name>/<key>/`` (dedup state by key) and ``/router/`` next
+    to ``/metrics``; the worker's app turns them off and binds to NEWSFLOW_WEB_HOST."""
+    from streams.app import create_app
+
+    app, _, _ = create_app(Settings(web_host="127.0.0.2", data_dir=str(tmp_path)))
+    assert app.conf.web_tables_enabled is False
+    assert app.conf.web_router_enabled is False
+    assert app.conf.web_bind == "127.0.0.2"
