@@ -23,6 +23,12 @@ _EMBEDDED_PAREN = re.compile(
     r"\s*(?P<credit>\((?:[^()]{0,60}(?:\bPhotos?\b|\bPicture\b|Getty Images|/AP\b|/AFP\b|/Reuters\b|\bAP\b|"
     r"\bAFP\b|\bEPA\b|\bReuters\b)[^()]{0,60})\)(?:\s*\([^()]{1,60}\))?)\s*\.?\s*$"
 )
+# "Caption text. Photo: John Borg/Coastal Herald" (a labelled credit at the end of a caption)
+_EMBEDDED_LABEL = re.compile(
+    r"(?<=[\s.!?\"')\]])(?P<credit>(?:Photo(?:graph)?s?|Pictures?|Image|Credit|Photo credit|"
+    r"Picture credit|Foto)\s*(?:credit)?\s*:\s*(?P<name>[^:]{2,80}?))\s*\.?$",
+    re.I,
+)
 _CREDIT_ONLY = re.compile(
     r"^(?:[A-Z][\w.'\- ]{1,40}\s*/\s*)?" + _AGENCY_CREDIT + r"(?:\s*/\s*[^/]{2,60}){0,4}$"
 )
@@ -45,6 +51,10 @@ def split_embedded_credit(line: str) -> tuple[str, str] | None:
     m = _EMBEDDED_SLASH.search(line) if "/" in line else None
     if m and m.start("credit") > 15:
         return line[: m.start("credit")].strip(), m.group("credit").strip()
+    if ":" in line:
+        m = _EMBEDDED_LABEL.search(line)
+        if m and m.start("credit") > 15 and len(m.group("name").split()) <= 8:
+            return line[: m.start("credit")].strip(), m.group("name").strip()
     if not line.rstrip().rstrip(".").rstrip().endswith(")"):
         return None
     m = _EMBEDDED_PAREN.search(line)

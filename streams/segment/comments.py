@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from streams.records import Comment
-from streams.segment.dateline import _NUMERIC_DATE, MONTH_RE, is_date_line, parse_datetime
+from streams.segment.dateline import (
+    _NUMERIC_DATE,
+    _WEEKDAYS,
+    MONTH_RE,
+    is_date_line,
+    parse_datetime,
+)
 
 MARKER_RE = re.compile(
     r"(?i)^(?:\d+\s+)?(?:(?:reader|readers'?|user|your|latest|all|show|view|read|recent|top)\s+)?"
@@ -85,6 +92,25 @@ def _time_of(text: str, parse: bool = True) -> tuple[str | None, bool]:
     return pt.iso, True
 
 
+_DATE_START = re.compile(MONTH_RE.pattern + r"|\b\d|\b" + _WEEKDAYS, re.I)
+_NOT_NAME = re.compile(
+    r"(?i)^(?:posted|updated|published|submitted|written|last|edited|modified|created|date|"
+    r"filed|on|at|by|comments?|reply|report)\b"
+)
+
+
+def _name_before_date(s: str) -> str | None:
+    """The 1-3 words before the date in a "name date" comment header, if they are a name."""
+    m = _DATE_START.search(s)
+    if m is None or m.start() == 0:
+        return None
+    name = s[: m.start()].rstrip(" ,|:-\u2014")
+    if not 1 <= len(name.split()) <= 3 or _NOT_NAME.match(name) or not name[0].isalnum():
+        return None
+    return name
+
+
+@lru_cache(maxsize=8192)
 def _meta(line: str, parse: bool = True) -> tuple[str, str | None, str | None]:
     """Classify one line in a comment section: ('author'|'date'|'action'|'policy'|'text', author, iso).
 
@@ -107,6 +133,10 @@ def _meta(line: str, parse: bool = True) -> tuple[str, str | None, str | None]:
         ):
             iso, is_date = _time_of(s, parse)
             if is_date:
+                # "harbourwatch February 17, 2026 10:05 GMT": a name before the date.
+                name = _name_before_date(s)
+                if name is not None:
+                    return "author", name, _time_of(s[len(name) :], parse)[0]
                 return "date", None, iso
         for rx in (_NAME_DATE, _DATE_THEN_NAME):
             m = rx.match(s)

@@ -8,7 +8,7 @@ import re
 from streams.records import Byline, Caption, Comment, Dateline, RawStory, Segmented
 from streams.segment.clean import clean_text, collapse
 from streams.segment.dateline import parse_datetime
-from streams.segment.html import render
+from streams.segment.html import Rendered, render
 from streams.segment.sniff import sniff
 from streams.segment.text import Analysis, TextParts, analyze, segment_text
 from streams.segment.wire import segment_wire
@@ -107,6 +107,30 @@ def _from_text_parts(
     )
 
 
+_TITLE_SEP = re.compile(r"\s+(?:[|\u00bb]|::|[-\u2013\u2014]{1,2})\s+")
+
+
+def clean_title(title: str | None, split: bool = False) -> str | None:
+    """A title as a headline hint: whitespace collapsed; with ``split`` (a page's ``<title>``)
+    and separators in it ("Story headline | Section | Site"), its longest part (site and
+    section names are short)."""
+    if not title:
+        return None
+    t = " ".join(title.split())
+    if split:
+        parts = [s for s in _TITLE_SEP.split(t) if s]
+        if len(parts) > 1:
+            t = max(parts, key=len)
+    return t or None
+
+
+def _html_hint(raw: RawStory, r: Rendered) -> str | None:
+    hint = clean_title(raw.title) or clean_title(r.og_title) or clean_title(r.title, split=True)
+    if r.h1 and hint is None:
+        hint = clean_title(r.h1[0])
+    return hint
+
+
 def _segment(raw: RawStory) -> Segmented:
     body = raw.body if isinstance(raw.body, str) else ""
     if len(body) > MAX_CHARS:
@@ -116,9 +140,7 @@ def _segment(raw: RawStory) -> Segmented:
         return _empty(raw)
     if kind == "html":
         r = render(body)
-        hint = raw.title or r.og_title or r.title
-        if r.h1 and hint is None:
-            hint = r.h1[0]
+        hint = _html_hint(raw, r)
         p = segment_text(r.lines, title_hint=hint, hints=r.hints)
         if p.headline is None and hint:
             p.headline = hint
@@ -152,10 +174,7 @@ def analysis_for(raw: RawStory) -> Analysis | None:
     kind = sniff(body, raw.content_type)
     if kind == "html":
         r = render(body)
-        hint = raw.title or r.og_title or r.title
-        if r.h1 and hint is None:
-            hint = r.h1[0]
-        return analyze(r.lines, title_hint=hint, hints=r.hints)
+        return analyze(r.lines, title_hint=_html_hint(raw, r), hints=r.hints)
     if kind == "text":
         return analyze(clean_text(body), title_hint=raw.title)
     return None

@@ -157,6 +157,16 @@ def _to_utc_iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_MIXED_TOKEN = re.compile(r"\b(?=[^\W\d_]*\d)(?=\d*[^\W\d_])\w+\b")
+_DATEY_TOKEN = re.compile(
+    r"\d{1,2}(?:st|nd|rd|th|[ap]m?|h|hrs?)|\d{1,4}[tT]\d{1,2}|\d{1,2}[zZ]", re.I
+)
+
+
+def _keep_datey(m: re.Match[str]) -> str:
+    return m.group(0) if _DATEY_TOKEN.fullmatch(m.group(0)) else " "
+
+
 @lru_cache(maxsize=4096)
 def parse_datetime(text: str) -> ParsedTime | None:
     """Parse a free-form date/time like ``Tue Jan 21, 2014 8:16am EST``.
@@ -170,6 +180,9 @@ def parse_datetime(text: str) -> ParsedTime | None:
     if not (MONTH_RE.search(s) or _NUMERIC_DATE.search(s)):
         return None
     zone, zone_known = _zone_in(s)
+    # Words mixing letters and digits ("tourguide88", "A380") are not dates: dateutil's fuzzy
+    # mode would read "88" as a year. Ordinals, times and ISO pieces stay.
+    s = _MIXED_TOKEN.sub(_keep_datey, s)
     cleaned = re.sub(r"(\d)\s*([ap])\.\s?m\.?", r"\1\2m", s, flags=re.I)
     cleaned = re.sub(r"\s+--?\s+|[|@]", " ", cleaned)
     if zone is not None:
@@ -219,6 +232,7 @@ def _parse_offset(token: str) -> timedelta | None:
 _ANY_DIGIT = re.compile(r"\d")
 
 
+@lru_cache(maxsize=8192)
 def is_date_line(line: str) -> bool:
     """True when a short line is essentially only a date/time (plus labels such as 'Posted:')."""
     if len(line) > 80 or not _ANY_DIGIT.search(line):

@@ -27,7 +27,7 @@ from streams.segment.html import F_CAPTION, F_COMMENT, F_H1, F_HEADING, F_NAV
 if TYPE_CHECKING:
     from streams.segment.text import Line
 
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 
 KINDS = ("text", "boiler", "caption", "credit", "byline", "marker", "date", "agency", "link")
 _KIND_IX = {k: i for i, k in enumerate(KINDS)}
@@ -244,8 +244,20 @@ class PageText:
     a code-point class table over the joined page.
     """
 
-    __slots__ = ("_stats", "_words", "cls", "cp", "joined", "lens", "low", "low_starts", "n")
-    __slots__ += ("sets", "starts", "texts")
+    __slots__ = (
+        "_stats",
+        "_words",
+        "cls",
+        "cp",
+        "joined",
+        "lens",
+        "low",
+        "low_starts",
+        "n",
+        "sets",
+        "starts",
+        "texts",
+    )
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
@@ -418,8 +430,8 @@ def _sim(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a)
 
 
-_MONTH_KEYS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_KEYS += ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_KEYS: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug")
+_MONTH_KEYS += ("Sep", "Oct", "Nov", "Dec", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _WROTE_KEYS = ("wrote", "writes", "said", "says", "posted", "submitted")
 _URL_KEYS = ("http", "www.", ".com", "@")
 _NEG_KINDS = np.asarray([k in ("boiler", "link", "marker") for k in KINDS])

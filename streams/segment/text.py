@@ -124,12 +124,29 @@ def _build_lines(
 
 # Necessary substrings of the per-line rule patterns: the patterns run only on lines that
 # contain one (see PageText.with_keys).
-_MARKER_KEYS = ("comment", "respons", "reaction", "replies", "talkback", "have", "discuss")
+_MARKER_KEYS: tuple[str, ...] = (
+    "comment",
+    "respons",
+    "reaction",
+    "replies",
+    "talkback",
+    "have",
+    "discuss",
+)
 _MARKER_KEYS += ("feedback", "what")
 _LABEL_KEYS = ("photo", "picture", "image", "credit", "foto")
 _BOILER_LOW_KEYS = tuple(k for k in _BOILER_KEYS if k.lower() == k)
 _POLICY_KEYS = ("comment", "discussion", "abuse")
-_CREDIT_KEYS = ("REUTERS", "Reuters", "AFP", "AP", "EPA", "Getty", "Bloomberg", "XINHUA")
+_CREDIT_KEYS: tuple[str, ...] = (
+    "REUTERS",
+    "Reuters",
+    "AFP",
+    "AP",
+    "EPA",
+    "Getty",
+    "Bloomberg",
+    "XINHUA",
+)
 _CREDIT_KEYS += ("Xinhua", "PA", "Kyodo", "Yonhap", "ANSA", "EFE", "dpa", "DPA", "ITAR", "RIA")
 _BOILER_LINE_LOW = re.compile(_BOILER_LINE, re.M)
 _S_SLASH_PAREN = _S_SLASH | _S_RPAREN
@@ -165,7 +182,7 @@ def _label(lines: list[Line], page: PageText | None = None) -> list[CaptionHit]:
     )
     credit_c = page.with_keys(_CREDIT_KEYS, lower=False) & (words <= 10)
     agency_c = words <= 4  # an agency name has at most 4 words
-    emb_c = (page.per_line((page.sets & _S_SLASH_PAREN) > 0) > 0) & (words < 120)
+    emb_c = ((page.per_line((page.sets & _S_SLASH_PAREN) > 0) > 0) | label_c) & (words < 120)
     caption_c = ((flags & F_CAPTION) > 0) & (words <= 80)
     special = (
         (marker_c | caption_c | label_c | emb_c | credit_c | by_c | agency_c | digit_c)
@@ -224,7 +241,7 @@ def _label(lines: list[Line], page: PageText | None = None) -> list[CaptionHit]:
             else:
                 hits.append(CaptionHit(ln.idx, "", lab, ln.idx, labelled=True))
             continue
-        if ln.words < 120 and ("/" in s or ")" in s):
+        if ln.words < 120 and ("/" in s or ")" in s or label_l[k]):
             emb = split_embedded_credit(s)
             if emb is not None and len(_WORD.findall(emb[0])) >= 3:
                 ln.kind = "caption"
@@ -578,6 +595,7 @@ def _segment_rules(an: Analysis) -> TextParts:
 
 #: Rule kinds the model may not override (strong signals).
 _STRONG = frozenset(["caption", "credit", "byline", "date", "agency", "marker"])
+_NOT_HEAD = frozenset(["caption", "credit", "byline", "date", "agency", "marker", "boiler"])
 BODY_MIN = 0.5
 HEAD_MIN = 0.15
 COMMENT_MIN = 0.5
@@ -615,8 +633,10 @@ def _model_headline(an: Analysis, p: np.ndarray, a: int) -> int | None:
     lo = max(0, a - 60)
     best = -1.0
     h = None
-    for k in range(lo, min(len(an.lines), a + 1)):
-        if ph[k] > best:
+    lines = an.lines
+    for k in range(lo, min(len(lines), a + 1)):
+        # A dateline, byline, credit, caption or comment marker is never the headline.
+        if ph[k] > best and lines[k].kind not in _NOT_HEAD:
             best, h = float(ph[k]), k
     if h is None or best < HEAD_MIN:
         return an.rule_head
