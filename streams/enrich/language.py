@@ -52,10 +52,12 @@ _ASCII_WORD = re.compile(r"[A-Za-z]+")
 
 def looks_english(sample: str) -> bool:
     """True for English prose: at least 40 words, 15% of them English function words."""
-    words = _ASCII_WORD.findall(sample)
-    if len(words) < 40 or sum(c.isascii() for c in sample) < 0.95 * len(sample):
+    words = _ASCII_WORD.findall(sample.lower())
+    if len(words) < 40:
         return False
-    hits = sum(w.lower() in _EN_FUNCTION_WORDS for w in words)
+    if not sample.isascii() and len(sample.encode("ascii", "ignore")) < 0.95 * len(sample):
+        return False
+    hits = sum(map(_EN_FUNCTION_WORDS.__contains__, words))
     return hits >= 0.15 * len(words)
 
 

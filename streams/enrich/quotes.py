@@ -17,6 +17,7 @@ takes the speaker of a later quote in that paragraph.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 
 from streams.enrich.demonyms import demonym_country
@@ -92,6 +93,10 @@ def _strip_titles(run: str) -> str:
     return " ".join(words)
 
 
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
 class _Resolver:
     """Turns an attribution subject into a speaker, using the story's PERSON entities."""
 
@@ -100,14 +105,37 @@ class _Resolver:
             (e.text for e in entities if e.type == "PERSON"), key=len, reverse=True
         )
         self.orgs = [e.text for e in entities if e.type == "ORG"]
-        # Where each person is mentioned (full name, or any single word of it of 3+ letters).
-        self.positions: list[tuple[int, str]] = []
-        for full in self.persons:
-            forms = {full, *(w for w in full.split() if len(w) >= 3 and w[:1].isupper())}
-            for form in forms:
-                for m in re.finditer(r"(?<!\w)" + re.escape(form) + r"(?!\w)", text):
-                    self.positions.append((m.start(), full))
-        self.positions.sort()
+        self.text = text
+        self._positions: list[tuple[int, str]] | None = None
+
+    @property
+    def positions(self) -> list[tuple[int, str]]:
+        """Where each person is mentioned (full name, or any single word of it of 3+ letters).
+
+        Computed on first use: most stories have no quote that needs it."""
+        if self._positions is None:
+            owners: dict[str, list[str]] = defaultdict(list)  # form -> the names it stands for
+            for full in self.persons:
+                forms = {full, *(w for w in full.split() if len(w) >= 3 and w[:1].isupper())}
+                for form in forms:
+                    owners[form].append(full)
+            found: list[tuple[int, str]] = []
+            if owners:
+                # One scan for every start of any form (a lookahead, so overlapping forms such
+                # as "Vladimir Putin" and "Putin" are all seen), then the forms at each start.
+                alts = "|".join(re.escape(f) for f in sorted(owners, key=len, reverse=True))
+                starts = re.finditer(r"(?<!\w)(?=(?:" + alts + r")(?!\w))", self.text)
+                for m in starts:
+                    pos = m.start()
+                    for form, fulls in owners.items():
+                        end = pos + len(form)
+                        if self.text.startswith(form, pos) and not (
+                            end < len(self.text) and _is_word_char(self.text[end])
+                        ):
+                            found.extend((pos, full) for full in fulls)
+            found.sort()
+            self._positions = found
+        return self._positions
 
     def last_person_before(self, offset: int) -> str | None:
         best = None
