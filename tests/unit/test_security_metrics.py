@@ -260,7 +260,10 @@ def test_ingest_command_serves_metrics_on_newsflow_web_host(tmp_path: Path) -> N
         "NEWSFLOW_DATA_DIR": str(tmp_path / "data"),
         "NEWSFLOW_INGEST_SPREAD": "false",
         "NEWSFLOW_INGEST_GRACE": "0.5",
-        "NEWSFLOW_SASL_PASSWORD": "hunter2-from-env",  # not a setting yet: must not be echoed
+        # Kafka credentials (issue 8 item 9): loaded, never echoed (--dry-run: no broker)
+        "NEWSFLOW_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "NEWSFLOW_SASL_USERNAME": "newsflow-ingest",
+        "NEWSFLOW_SASL_PASSWORD": "hunter2-from-env",
     }
     log = tmp_path / "ingest.log"
     with log.open("wb") as out:
