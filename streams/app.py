@@ -16,6 +16,7 @@ from faust.types import TopicT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import lag
+from streams.kafka_io import ssl_context
 from streams.logs import logging_config
 from streams.settings import Settings
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics, Tables]:
         stream_buffer_maxsize=1024,
         logging_config=logging_config(settings),
         processing_guarantee=settings.processing_guarantee,
+        broker_credentials=broker_credentials(settings),
     )
 
     def topic(name: str, partitions: int) -> TopicT:
@@ -117,6 +119,22 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics, Tables]:
     )
 
     return app, topics, tables
+
+
+def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
+    """Faust's form of the connection security settings (the same as
+    ``streams.kafka_io.kafka_client_kwargs`` gives the project's own aiokafka clients)."""
+    context = ssl_context(settings)
+    if settings.uses_sasl:
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=settings.sasl_password,
+            mechanism=settings.sasl_mechanism,
+            ssl_context=context,  # set for SASL_SSL
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
 
 
 def _has_lz4() -> bool:

@@ -27,7 +27,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.kafka_io import _OVERHEAD, producer
+from streams.kafka_io import _OVERHEAD, kafka_client_kwargs, producer
 from streams.settings import Settings
 
 REPLAYED_FROM = "replayed_from"
@@ -127,7 +127,7 @@ async def read_dlq(
 ) -> list[DeadLetter]:
     """Every message on the DLQ up to the end offsets seen now (bounded by ``timeout``)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **kafka_client_kwargs(settings),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -176,7 +176,7 @@ async def read_dlq(
 
 
 async def _partitions(settings: Settings, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_client_kwargs(settings))
     await admin.start()
     try:
         (desc,) = await admin.describe_topics([topic])

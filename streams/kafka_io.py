@@ -7,16 +7,52 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from ssl import SSLContext
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from streams.settings import Settings
 
 log = logging.getLogger("newsflow.kafka")
 _OVERHEAD = 1_048_576
+
+
+def ssl_context(settings: Settings) -> SSLContext | None:
+    """The TLS context for SSL / SASL_SSL (None otherwise): ``ssl_cafile`` (else the system
+    CAs) verifies the broker, ``ssl_certfile`` + ``ssl_keyfile`` are the client's own."""
+    if not settings.uses_tls:
+        return None
+    context: SSLContext = create_ssl_context(
+        cafile=settings.ssl_cafile or None,
+        certfile=settings.ssl_certfile or None,
+        keyfile=settings.ssl_keyfile or None,
+    )
+    return context
+
+
+def kafka_client_kwargs(settings: Settings) -> dict[str, Any]:
+    """Connection keyword arguments for every aiokafka client (admin, producer, consumer):
+    bootstrap servers plus the security settings (SASL credentials, TLS context).
+
+    The result holds the SASL password: pass it to a client, never log it.
+    """
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.uses_sasl:
+        kwargs["sasl_mechanism"] = settings.sasl_mechanism
+        kwargs["sasl_plain_username"] = settings.sasl_username
+        kwargs["sasl_plain_password"] = settings.sasl_password
+    context = ssl_context(settings)
+    if context is not None:
+        kwargs["ssl_context"] = context
+    return kwargs
 
 
 def topic_specs(settings: Settings) -> list[NewTopic]:
@@ -41,7 +77,7 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
 async def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     """Create the pipeline's topics that do not exist yet; returns the names created."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=int(timeout * 1000)
+        **kafka_client_kwargs(settings), request_timeout_ms=int(timeout * 1000)
     )
     await admin.start()
     try:
@@ -57,7 +93,7 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
 
 def producer(settings: Settings) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **kafka_client_kwargs(settings),
         enable_idempotence=True,
         acks="all",
         linger_ms=5,
@@ -127,7 +163,7 @@ async def consume(
     """Read topics until ``idle_timeout`` seconds pass with nothing new (None: forever)."""
     consumer = AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=settings.bootstrap_servers,
+        **kafka_client_kwargs(settings),
         group_id=group,
         auto_offset_reset="earliest" if from_beginning else "latest",
         enable_auto_commit=group is not None,

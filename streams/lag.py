@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams import metrics
+from streams.kafka_io import kafka_client_kwargs
 from streams.settings import Settings
 
 log = logging.getLogger("newsflow.lag")
@@ -66,6 +67,9 @@ class LagCollector:
     group: str
     topics: Sequence[str]
     request_timeout_ms: int = _REQUEST_TIMEOUT_MS
+    # Connection security (streams.kafka_io.kafka_client_kwargs); holds the SASL password,
+    # hence repr=False.
+    connection: Mapping[str, Any] = field(default_factory=dict, repr=False)
     _admin: AIOKafkaAdminClient | None = field(default=None, init=False, repr=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False, repr=False)
     _reported: set[Partition] = field(default_factory=set, init=False, repr=False)
@@ -73,13 +77,14 @@ class LagCollector:
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self._admin is None or self._consumer is None:
             await self.close()
+            conn = {**self.connection, "bootstrap_servers": self.bootstrap_servers}
             admin = AIOKafkaAdminClient(
-                bootstrap_servers=self.bootstrap_servers,
+                **conn,
                 request_timeout_ms=self.request_timeout_ms,
                 client_id=f"{self.group}-lag",
             )
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap_servers,
+                **conn,
                 group_id=None,
                 enable_auto_commit=False,
                 request_timeout_ms=self.request_timeout_ms,
@@ -201,6 +206,7 @@ def install(app: Any, settings: Settings, topics: Iterable[str] | None = None) -
     interval = float(getattr(settings, "lag_interval_seconds", DEFAULT_INTERVAL_SECONDS))
     collector = LagCollector(
         bootstrap_servers=settings.bootstrap_servers,
+        connection=kafka_client_kwargs(settings),
         group=str(app.conf.id),
         topics=list(topics if topics is not None else source_topics(settings)),
     )

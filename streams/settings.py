@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PREFIX = "NEWSFLOW_"
@@ -47,6 +47,18 @@ class Settings:
     # Faust's processing_guarantee: at_least_once (default; see docs/reliability.md,
     # "Exactly-once") or exactly_once (transactions; needs a 3-broker cluster).
     processing_guarantee: str = "at_least_once"
+    # Kafka connection security (docs/operations.md, "Secured Kafka"): PLAINTEXT, SSL,
+    # SASL_PLAINTEXT or SASL_SSL; SASL mechanism SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN.
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    sasl_username: str = ""
+    # Never printed: left out of repr() and masked by redacted_env().
+    sasl_password: str = field(default="", repr=False)
+    # PEM files for TLS (SSL / SASL_SSL): CA bundle to verify the broker, and an optional
+    # client certificate + key (mutual TLS). Empty: the system CAs, no client certificate.
+    ssl_cafile: str = ""
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +80,59 @@ class Settings:
         for name in ("partitions", "dedup_partitions", "replication_factor", "web_port"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{env_name(name)} must be >= 1")
+        self._validate_security()
+
+    def _validate_security(self) -> None:
+        protocol, mechanism = self.security_protocol, self.sasl_mechanism
+        if protocol not in SECURITY_PROTOCOLS:
+            raise SettingsError(
+                f"{env_name('security_protocol')}={protocol!r} must be one of "
+                + ", ".join(SECURITY_PROTOCOLS)
+            )
+        if mechanism not in SASL_MECHANISMS:
+            raise SettingsError(
+                f"{env_name('sasl_mechanism')}={mechanism!r} must be one of "
+                + ", ".join(SASL_MECHANISMS)
+            )
+        if self.uses_sasl:
+            missing = [
+                env_name(name)
+                for name in ("sasl_username", "sasl_password")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise SettingsError(
+                    f"{env_name('security_protocol')}={protocol} needs " + " and ".join(missing)
+                )
+        elif self.sasl_username or self.sasl_password:
+            raise SettingsError(
+                f"{env_name('sasl_username')} / {env_name('sasl_password')} are set but "
+                f"{env_name('security_protocol')}={protocol} does not use SASL; set it to "
+                "SASL_PLAINTEXT or SASL_SSL"
+            )
+        tls_files = ("ssl_cafile", "ssl_certfile", "ssl_keyfile")
+        if not self.uses_tls:
+            for name in tls_files:
+                if getattr(self, name):
+                    raise SettingsError(
+                        f"{env_name(name)} is set but {env_name('security_protocol')}="
+                        f"{protocol} does not use TLS; set it to SSL or SASL_SSL"
+                    )
+            return
+        if self.ssl_keyfile and not self.ssl_certfile:
+            raise SettingsError(f"{env_name('ssl_keyfile')} needs {env_name('ssl_certfile')}")
+        for name in tls_files:
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                raise SettingsError(f"{env_name(name)}={path!r}: no such file")
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
 
     @property
     def bootstrap_servers(self) -> str:
@@ -84,6 +149,21 @@ class Settings:
     def as_env(self) -> dict[str, str]:
         """The settings as environment variables (for spawning workers, docs, compose checks)."""
         return {env_name(f.name): str(getattr(self, f.name)) for f in fields(self)}
+
+    def redacted_env(self) -> dict[str, str]:
+        """``as_env()`` with every secret masked: the form to print or log."""
+        env = self.as_env()
+        for name in SECRET_FIELDS:
+            if env.get(env_name(name)):
+                env[env_name(name)] = MASK
+        return env
+
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+# Settings whose values never go to logs, metrics or repr().
+SECRET_FIELDS = ("sasl_password",)
+MASK = "***"
 
 
 def env_name(field_name: str) -> str:

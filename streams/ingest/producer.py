@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from streams.decode import canonical_url
 from streams.ingest.config import IngestConfig
 from streams.ingest.metrics import FAILED, IN_FLIGHT
+from streams.kafka_io import kafka_client_kwargs
 from streams.logs import log_event
 from streams.settings import Settings
 
@@ -100,7 +101,7 @@ class KafkaSink:
         self.sent = 0
         self._pending: set[asyncio.Future[Any]] = set()
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers,
+            **kafka_client_kwargs(settings),
             client_id="newsflow-ingest",
             enable_idempotence=True,
             acks="all",

@@ -27,7 +27,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.kafka_io import Outgoing, Received, consume, ensure_topics, produce
+from streams.kafka_io import (
+    Outgoing,
+    Received,
+    consume,
+    ensure_topics,
+    kafka_client_kwargs,
+    produce,
+)
 from streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -196,8 +203,8 @@ def group_lag(settings: Settings, topics: list[str] | None = None) -> dict[tuple
     names = topics or [settings.topic_raw, settings.topic_segmented, settings.topic_enriched]
 
     async def run() -> dict[tuple[str, int], int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-        consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+        admin = AIOKafkaAdminClient(**kafka_client_kwargs(settings))
+        consumer = AIOKafkaConsumer(**kafka_client_kwargs(settings))
         await admin.start()
         await consumer.start()
         try:
