@@ -39,4 +39,5 @@ def normalize(item: Enriched, dedup: Dedup, processed_at: str | None = None) -> 
         reading_time_seconds=item.reading_time_seconds,
         has_article=seg.has_article,
         flags=item.flags,
+        dates=item.dates,
     )

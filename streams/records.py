@@ -104,6 +104,13 @@ class Quote(msgspec.Struct, kw_only=True):
     speaker: str | None
 
 
+class DateRef(msgspec.Struct, kw_only=True):
+    """A relative day reference ("on Tuesday", "yesterday") and the date it names."""
+
+    text: str
+    date: str  # YYYY-MM-DD, the UTC calendar of published_at
+
+
 class Fingerprints(msgspec.Struct, kw_only=True):
     exact: str  # hex digest of the normalized article text
 
@@ -122,6 +129,7 @@ class Enriched(msgspec.Struct, kw_only=True):
     reading_time_seconds: int = 0
     fingerprints: Fingerprints = msgspec.field(default_factory=lambda: Fingerprints(exact=""))
     flags: list[str] = msgspec.field(default_factory=list)
+    dates: list[DateRef] = msgspec.field(default_factory=list)
 
 
 class Dedup(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -167,6 +175,7 @@ class NormalizedStory(msgspec.Struct, kw_only=True):
     reading_time_seconds: int = 0
     has_article: bool = True
     flags: list[str] = msgspec.field(default_factory=list)
+    dates: list[DateRef] = msgspec.field(default_factory=list)
 
 
 _ENCODER = msgspec.json.Encoder()

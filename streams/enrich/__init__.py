@@ -16,6 +16,7 @@ from streams.enrich.gazetteer import gazetteer
 from streams.enrich.language import UNDETERMINED, detect_language
 from streams.enrich.places import leading_dateline_place, resolve_places, split_dateline_place
 from streams.enrich.quotes import extract_quotes
+from streams.enrich.reldates import resolve_relative_dates
 from streams.enrich.text_stats import (
     exact_fingerprint,
     keywords,
@@ -163,4 +164,7 @@ def _assemble(
         reading_time_seconds=reading_time_seconds(body_words),
         fingerprints=Fingerprints(exact=exact_fingerprint(fingerprint_source)),
         flags=flags,
+        dates=resolve_relative_dates(seg.headline, seg.body, seg.published_at)
+        if language == "en"
+        else [],
     )
