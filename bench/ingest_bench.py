@@ -132,6 +132,7 @@ async def bench(args: argparse.Namespace, ports: list[int], round_no: Any) -> di
         retries=1,
         deadline=10.0,
         linger_ms=50,
+        allowed_networks="127.0.0.1/32",  # the fake site; the fetcher refuses loopback otherwise
     )
     tmp = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
     store = SeenStore(tmp / "seen.sqlite3")

@@ -29,6 +29,7 @@ from tests.unit.test_ingest_sitemap import index, news_sitemap
 pytestmark = pytest.mark.integration
 
 CONFIG = IngestConfig(
+    allowed_networks="127.0.0.1/32",  # the fake site; the fetcher refuses loopback otherwise
     read_timeout=0.5,
     deadline=1.5,
     retries=1,
@@ -139,6 +140,7 @@ def test_sigterm_flushes_in_flight_and_restart_sends_the_rest(kafka_bootstrap: s
         **os.environ,
         **settings.as_env(),
         "NEWSFLOW_INGEST_STATE_FILE": str(state),
+        "NEWSFLOW_INGEST_ALLOWED_NETWORKS": "127.0.0.1/32",
         "NEWSFLOW_INGEST_HOST_CONCURRENCY": "2",
         "NEWSFLOW_INGEST_HOST_RATE": "50",
         "NEWSFLOW_INGEST_SPREAD": "false",
