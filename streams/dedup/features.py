@@ -39,7 +39,6 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _TOKEN = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]+")
 _TOKEN_ASCII = re.compile(r"[0-9]+(?:\.[0-9]+)*|[a-z]+")
-_NUMBER = re.compile(r"\d+(?:\.\d+)*")
 _TICKER = re.compile(r"<([A-Z][A-Z0-9.]{0,9})>")
 # A name: a capitalized word (Title case or an acronym of 2+ letters), original case.  The
 # second pattern finds the sentence-initial Title-case words (after ``. ! ? : ; " “ ( -`` or a
@@ -47,8 +46,7 @@ _TICKER = re.compile(r"<([A-Z][A-Z0-9.]{0,9})>")
 # a name only when it also occurs elsewhere.  Acronyms always count.
 _CAP_WORD = re.compile(
     r"[A-Z](?<![\w<][A-Z])(?:[A-Za-z]*[a-z][A-Za-z]*|[A-Z]+(?:\.[A-Z])*)(?![\w>])")
-_INITIAL_WORD = re.compile(
-    r"(?:^|[.!?:;\"“(\-])[ \t]{0,3}([A-Z][A-Za-z]*[a-z][A-Za-z]*)(?![\w>])", re.M)
+_INITIAL_WORD = re.compile(r"[.!?:;\"“(\-\n][ \t]{0,3}([A-Z][A-Za-z]*[a-z][A-Za-z]*)(?![\w>])")
 _MONTHS = frozenset(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september",
      "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
@@ -125,15 +123,16 @@ def _names(text: str) -> set[str]:
     caps = _CAP_WORD.findall(text)
     if not caps:
         return set()
-    initial = _INITIAL_WORD.findall(text)
-    if initial:
-        seen_initial = Counter(initial)
-        caps = [w for w, n in Counter(caps).items() if n > seen_initial.get(w, 0)]
-    return {w.lower() for w in caps} if text.isascii() else {w.casefold() for w in caps}
+    words = set(caps)
+    initial = _INITIAL_WORD.findall("\n" + text)
+    if initial and not words.isdisjoint(initial):
+        n_caps, n_initial = Counter(caps), Counter(initial)
+        words.difference_update([w for w in n_initial if n_caps[w] <= n_initial[w]])
+    return {w.lower() for w in words} if text.isascii() else {w.casefold() for w in words}
 
 
 def extract(text: str, params: FeatureParams) -> Features:
-    low, tokens = _normalized(text)
+    _, tokens = _normalized(text)
     k = params.shingle_size
     if len(tokens) >= k:
         shingles = list(map(" ".join, zip(*(tokens[j:] for j in range(k)), strict=False)))
@@ -142,7 +141,7 @@ def extract(text: str, params: FeatureParams) -> Features:
     tset = set(tokens)
     names = _names(text) & tset
     tickers = sorted({t.casefold() for t in _TICKER.findall(text)})
-    keys = frozenset(_NUMBER.findall(low)) | names | (_MONTHS & tset)
+    keys = frozenset([t for t in tset if t[0].isdigit()]) | names | (_MONTHS & tset)
     if params.key_weight == 2:
         weighted = [t + "\x1f0" for t in keys] + [t + "\x1f1" for t in keys]
     else:

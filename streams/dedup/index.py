@@ -13,6 +13,7 @@ lazily from the stored records, which carry each story's MinHash state, anchors 
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -49,10 +50,17 @@ def _unpost(postings: dict[int, int | list[int]], key: int, handle: int) -> None
         if posting == handle:
             del postings[key]
         return
-    try:
-        posting.remove(handle)
-    except ValueError:
-        return  # already pushed out of a full posting list
+    # Handles only grow and are appended, so a posting list is sorted: the oldest (the one
+    # eviction removes) is first, and one below the first was pushed out of a full list.
+    if posting[0] == handle:
+        del posting[0]
+    elif handle < posting[0]:
+        return
+    else:
+        i = bisect_left(posting, handle)
+        if i == len(posting) or posting[i] != handle:
+            return
+        del posting[i]
     if len(posting) == 1:
         postings[key] = posting[0]
     elif not posting:
