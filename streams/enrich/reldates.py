@@ -106,8 +106,10 @@ _MONTHS = frozenset(
 )
 _FUTURE_CUE = re.compile(
     r"\b(?:will|shall|won't|wo n't|(?:is|are|was|were)\s+(?:due|scheduled|expected|set|slated"
-    r"|going|planning)|due\s+to|scheduled\s+(?:to|for)|expected\s+to|plans?\s+to"
-    r"|planned\s+for|to\s+be\s+held|upcoming|ahead\s+of)\b|'ll\b|’ll\b",
+    r"|going|planning)|due\s+to|scheduled|expected\s+to|expects?\s+to|hopes?\s+to"
+    r"|intends?\s+to|plans?\s+to|planned\s+for|to\s+be\s+held|upcoming|ahead\s+of"
+    r"|to\s+(?:meet|visit|hold|begin|start|resume|reopen|vote|sign|travel|fly|arrive|attend))\b"
+    r"|'ll\b|’ll\b",
     re.IGNORECASE,
 )
 _REPORTING_BEFORE = re.compile(

@@ -50,6 +50,8 @@ def test_past_and_fixed_offsets(text: str, phrase: str, expected: str) -> None:
         ("The committee on Monday will vote on the bill.", "on Monday", "2014-01-27"),
         ("Talks are scheduled to resume on Wednesday.", "on Wednesday", "2014-01-22"),
         ("He will be sworn in on Sunday.", "on Sunday", "2014-01-26"),
+        ("Funaro travels to Washington to meet bankers on Friday.", "on Friday", "2014-01-24"),
+        ("A bargaining session has been scheduled Friday in Milwaukee.", "Friday", "2014-01-24"),
     ],
 )
 def test_future_clauses_look_ahead(text: str, phrase: str, expected: str) -> None:
