@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 from streams.settings import Settings
@@ -33,6 +33,18 @@ def ssl_context(settings: Settings) -> SSLContext | None:
         keyfile=settings.ssl_keyfile or None,
     )
     return context
+
+
+class KafkaUnreachable(RuntimeError):
+    """No connection to the broker: down, wrong address, or refused credentials."""
+
+
+def describe_connection(settings: Settings) -> str:
+    """Where and how clients connect, for error messages (never the password)."""
+    how = settings.security_protocol
+    if settings.uses_sasl:
+        how += f", {settings.sasl_mechanism} as {settings.sasl_username!r}"
+    return f"{settings.bootstrap_servers} ({how})"
 
 
 def kafka_client_kwargs(settings: Settings) -> dict[str, Any]:
@@ -79,7 +91,15 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     admin = AIOKafkaAdminClient(
         **kafka_client_kwargs(settings), request_timeout_ms=int(timeout * 1000)
     )
-    await admin.start()
+    try:
+        await admin.start()
+    except KafkaConnectionError as exc:
+        await admin.close()
+        raise KafkaUnreachable(
+            f"cannot connect to Kafka at {describe_connection(settings)}: {exc}. If the broker refused the login, "
+            "SaslAuthenticationFailed was logged just before this. Check NEWSFLOW_BROKER, "
+            "NEWSFLOW_SECURITY_PROTOCOL and NEWSFLOW_SASL_USERNAME / NEWSFLOW_SASL_PASSWORD"
+        ) from exc
     try:
         existing = set(await admin.list_topics())
         missing = [t for t in topic_specs(settings) if t.name not in existing]
