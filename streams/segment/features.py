@@ -245,6 +245,8 @@ class PageText:
     """
 
     __slots__ = (
+        "_kinds",
+        "_static",
         "_stats",
         "_words",
         "cls",
@@ -283,6 +285,32 @@ class PageText:
         self.low = low
         self._words: np.ndarray | None = None
         self._stats: tuple[np.ndarray, ...] | None = None
+        self._static: tuple[np.ndarray, ...] | None = None
+        self._kinds: tuple[np.ndarray, np.ndarray] | None = None
+
+    def line_arrays(self, lines: list[Line]) -> tuple[np.ndarray, ...]:
+        """The lines' fixed attributes as arrays (computed once): HTML flags, link ratio,
+        single-line block, block start."""
+        if self._static is None:
+            n = len(lines)
+            self._static = (
+                np.fromiter((ln.flags for ln in lines), dtype=np.int64, count=n),
+                np.fromiter((ln.link_ratio for ln in lines), dtype=np.float64, count=n),
+                np.fromiter((ln.single for ln in lines), dtype=bool, count=n),
+                np.fromiter((ln.block_first for ln in lines), dtype=bool, count=n),
+            )
+        return self._static
+
+    def kind_arrays(self, lines: list[Line]) -> tuple[np.ndarray, np.ndarray]:
+        """The lines' rule kinds (index into :data:`KINDS`) and "good" flags, computed once,
+        after the rules have labelled the lines."""
+        if self._kinds is None:
+            n = len(lines)
+            self._kinds = (
+                np.fromiter((_KIND_IX.get(ln.kind, 0) for ln in lines), dtype=np.int64, count=n),
+                np.fromiter((ln.good for ln in lines), dtype=bool, count=n),
+            )
+        return self._kinds
 
     def with_keys(self, keys: tuple[str, ...], lower: bool = True) -> np.ndarray:
         """Per line: does it contain one of ``keys`` (lower-cased keys against the lower-cased
@@ -415,8 +443,10 @@ def _word_overlap(page: PageText, words: np.ndarray, *targets: set[str]) -> tupl
             toks.extend(_WORD.findall(t.casefold()))
             ends.append(len(toks))
     stop = _STOP
+    keys = [None if w in stop or w.isdigit() else w[:6] for w in toks]
     for k in np.flatnonzero(short).tolist():
-        cw = {w[:6] for w in toks[starts[k] : ends[k]] if w not in stop and not w.isdigit()}
+        cw = set(keys[starts[k] : ends[k]])
+        cw.discard(None)
         if cw:
             m = len(cw)
             for out, target in live:
@@ -473,16 +503,13 @@ def featurize(
     texts = [ln.text for ln in lines]
     if page is None or page.n != n:
         page = PageText(texts)
+        page._words = np.fromiter((ln.words for ln in lines), dtype=np.int64, count=n)
     hint = " ".join(title_hint.casefold().split()) if title_hint else ""
     hint_words = content_words(hint) if hint else set()
     a, b = region if region is not None else (-1, -1)
-    words = np.fromiter((ln.words for ln in lines), dtype=np.float64, count=n)
-    good = np.fromiter((ln.good for ln in lines), dtype=bool, count=n)
-    link = np.fromiter((ln.link_ratio for ln in lines), dtype=np.float64, count=n)
-    flags = np.fromiter((ln.flags for ln in lines), dtype=np.int64, count=n)
-    single = np.fromiter((ln.single for ln in lines), dtype=bool, count=n)
-    bfirst = np.fromiter((ln.block_first for ln in lines), dtype=bool, count=n)
-    kind = np.fromiter((_KIND_IX.get(ln.kind, 0) for ln in lines), dtype=np.int64, count=n)
+    words = page.words().astype(np.float64)
+    flags, link, single, bfirst = page.line_arrays(lines)
+    kind, good = page.kind_arrays(lines)
     lead_words: set[str] = set()
     region_words = 0.0
     if region is not None:

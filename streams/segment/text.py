@@ -34,7 +34,15 @@ from streams.segment.dateline import (
     looks_like_dateline,
     standalone_dateline,
 )
-from streams.segment.features import _S_NAV, _S_RPAREN, _S_SLASH, PageText, ends_punct, featurize
+from streams.segment.features import (
+    _S_NAV,
+    _S_RPAREN,
+    _S_SLASH,
+    KINDS,
+    PageText,
+    ends_punct,
+    featurize,
+)
 from streams.segment.features import content_words as _content_words
 from streams.segment.html import F_CAPTION, F_COMMENT, F_H1, F_HEADING, F_NAV, RenderedLine
 from streams.segment.model import C_BODY, C_COMMENT, C_HEAD, TreeModel, get_model
@@ -167,8 +175,7 @@ def _label(lines: list[Line], page: PageText | None = None) -> list[CaptionHit]:
     if n == 0:
         return hits
     words = page.words()
-    flags = np.fromiter((ln.flags for ln in lines), dtype=np.int64, count=n)
-    link = np.fromiter((ln.link_ratio for ln in lines), dtype=np.float64, count=n)
+    flags, link, _, _ = page.line_arrays(lines)
     marker_c = page.with_keys(_MARKER_KEYS) & (words <= 12)
     label_c = page.with_keys(_LABEL_KEYS)
     by_c = page.with_keys(("by",)) & (words <= 40)
@@ -294,7 +301,7 @@ def _weight(ln: Line) -> float:
     return -4.0 - 0.25 * min(ln.words, 20)
 
 
-_SUPP_KIND = frozenset(["caption", "credit", "byline", "date", "agency"])
+_SUPP_KIND_IX = np.asarray([k in ("caption", "credit", "byline", "date", "agency") for k in KINDS])
 
 
 def _weights(lines: list[Line], page: PageText | None = None) -> list[float]:
@@ -304,15 +311,13 @@ def _weights(lines: list[Line], page: PageText | None = None) -> list[float]:
         return []
     if page is None or page.n != n:
         page = PageText([ln.text for ln in lines])
-    words = np.fromiter((ln.words for ln in lines), dtype=np.float64, count=n)
-    flags = np.fromiter((ln.flags for ln in lines), dtype=np.int64, count=n)
-    good = np.fromiter((ln.good for ln in lines), dtype=bool, count=n)
-    single = np.fromiter((ln.single for ln in lines), dtype=bool, count=n)
-    kinds = [ln.kind for ln in lines]
-    supp = np.fromiter((k in _SUPP_KIND for k in kinds), dtype=bool, count=n)
-    marker = np.fromiter((k == "marker" for k in kinds), dtype=bool, count=n)
-    boiler = np.fromiter((k == "boiler" for k in kinds), dtype=bool, count=n)
-    link = np.fromiter((k == "link" for k in kinds), dtype=bool, count=n)
+    words = page.words().astype(np.float64)
+    flags, _, single, _ = page.line_arrays(lines)
+    kind, good = page.kind_arrays(lines)
+    supp = _SUPP_KIND_IX[kind]
+    marker = kind == KINDS.index("marker")
+    boiler = kind == KINDS.index("boiler")
+    link = kind == KINDS.index("link")
     w20 = np.minimum(words, 20)
     w = np.select(
         [
