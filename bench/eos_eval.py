@@ -133,6 +133,20 @@ def visible_counts(settings: Settings, topic: str) -> dict[str, int]:
     return out
 
 
+def locate(settings: Settings, ids: set[str], lost: list[str]) -> dict[str, Any]:
+    """For lost story_ids: the last pipeline topic where a read_committed reader finds each
+    (with partition and offset), i.e. the stage that dropped it."""
+    where: dict[str, Any] = {}
+    wanted = set(lost)
+    topics = (settings.topic_raw, settings.topic_segmented, settings.topic_enriched)
+    for topic in (*topics, settings.topic_dlq):
+        for m in read_all(settings.replace(topic_stories=topic), "read_committed", idle=3.0):
+            key = m.key.decode(errors="replace") if m.key else ""
+            if key in wanted:
+                where[key] = {"topic": topic, "partition": m.partition, "offset": m.offset}
+    return {sid: where.get(sid, "nowhere (not produced?)") for sid in lost}
+
+
 def analyse(records: list[Received], ids: set[str]) -> dict[str, Any]:
     by_id: dict[str, list[dict[str, Any]]] = {}
     for m in records:
@@ -148,7 +162,7 @@ def analyse(records: list[Received], ids: set[str]) -> dict[str, Any]:
     statuses = Counter(str(recs[0]["dedup"]["status"]) for recs in by_id.values())
     return {
         "lost": len(ids - set(by_id)),
-        "lost_examples": sorted(ids - set(by_id))[:5],
+        "lost_ids": sorted(ids - set(by_id)),
         "output_messages": total,
         "repeated_messages": total - len(by_id),
         "repeated_ids": len(repeated_ids),
@@ -265,6 +279,8 @@ def run_once(
         pool.close()
     result["kills"] = kills
     committed = analyse(read_all(settings, "read_committed"), ids)
+    if committed["lost"]:
+        committed["lost_where"] = locate(settings, ids, committed["lost_ids"])
     uncommitted = analyse(read_all(settings, "read_uncommitted"), ids)
     result["read_committed"] = committed
     result["read_uncommitted"] = {
