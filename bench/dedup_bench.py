@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window-hours", type=float, default=72.0)
     ap.add_argument("--max-entries", type=int, default=2_000_000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--progress", type=int, default=0, metavar="N",
+                    help="also print RSS and stories held every N stories (long runs)")
     args = ap.parse_args(argv)
     checkpoints = sorted(int(c) for c in args.checkpoints.split(","))
     state = DedupState.in_memory(window_hours=args.window_hours, max_entries=args.max_entries)
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.window_hours} h (= {int(args.window_hours * 3600 / args.interval)} stories), "
           f"cap {args.max_entries}")
     rows = []
+    started = time.perf_counter()
     for i in range(1, args.stories + 1):
         item, _ = stream.next()
         sample = i > checkpoints[0] - args.sample and any(
@@ -167,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         if len(base_stories) > 60_000:  # keep the baseline's dicts bounded too
             base_stories.clear()
             base_fps.clear()
+        if args.progress and i % args.progress == 0 and i not in checkpoints:
+            print(f"{i:>9} stories: held {len(state)} | RSS {rss_mb():7.1f} MB | "
+                  f"{time.perf_counter() - started:7.0f} s", flush=True)
         if i in checkpoints:
             gc.collect()
             med = statistics.median(costs) * 1e6

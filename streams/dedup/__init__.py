@@ -84,6 +84,7 @@ class DedupParams:
     cluster_window_hours: float = 36.0
     min_event_keys: int = 3
     event_overlap: float = 0.5
+    event_common: int = 8  # a name held by this many stories in the window does not count
 
 
 class Version(msgspec.Struct, array_like=True):
@@ -417,7 +418,7 @@ def find_event(features: Features, state: DedupState, t: float, exclude: str) ->
     params = state.params
     return state.index.event_cluster(
         features.event_keys, features.tickers, t, params.cluster_window_hours * 3600.0,
-        params.min_event_keys, params.event_overlap, exclude)
+        params.min_event_keys, params.event_overlap, exclude, params.event_common)
 
 
 def decide(item: Enriched, state: DedupState, now: float) -> Dedup:

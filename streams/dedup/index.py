@@ -123,11 +123,11 @@ class CandidateIndex:
         return True
 
     def event_cluster(self, keys: Sequence[int], tickers: Sequence[int], event_time: float,
-                      window: float, min_shared: int, overlap: float, exclude: str
-                      ) -> str | None:
+                      window: float, min_shared: int, overlap: float, exclude: str,
+                      common: int | None = None) -> str | None:
         """The cluster of the held story sharing the most event keys (names, tickers).
 
-        Keys whose posting list is full (``max_posting`` stories hold them) are too common to
+        Keys held by ``common`` (default ``max_posting``) or more stories are too common to
         count.  A candidate needs ``min_shared`` shared keys, ``overlap`` of the smaller key
         set, an event time within ``window`` seconds, and no ticker conflict.
         """
@@ -136,6 +136,7 @@ class CandidateIndex:
         counts: dict[int, int] = {}
         postings = self.events
         usable = 0
+        limit = min(common or self.max_posting, self.max_posting)
         for k in keys:
             posting = postings.get(k)
             if posting is None:
@@ -143,7 +144,7 @@ class CandidateIndex:
                 continue
             if isinstance(posting, int):
                 counts[posting] = counts.get(posting, 0) + 1
-            elif len(posting) >= self.max_posting:
+            elif len(posting) >= limit:
                 continue
             else:
                 for handle in posting:
