@@ -254,7 +254,8 @@ class DedupState:
 
     def _rebuild(self) -> CandidateIndex:
         fp = self.params.features
-        index = CandidateIndex(num_perm=fp.num_perm, num_bands=self.params.lsh_bands)
+        index = CandidateIndex(num_perm=fp.num_perm, num_bands=self.params.lsh_bands,
+                               max_event_posting=self.params.event_common)
         for story_id, raw in list(self.stories.items()):
             if raw is None:
                 continue
@@ -318,7 +319,7 @@ def _epoch(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        return datetime.fromisoformat(value).timestamp()
     except ValueError:
         return None
 

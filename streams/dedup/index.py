@@ -72,6 +72,8 @@ class CandidateIndex:
     num_perm: int
     num_bands: int
     max_posting: int = 32
+    # Event keys: the newest holders only; a full list marks a key too common to count.
+    max_event_posting: int = 8
     lsh: RMinHashLSH = field(init=False)
     entries: dict[str, Entry] = field(default_factory=dict)
     ids: dict[int, str] = field(default_factory=dict)
@@ -100,11 +102,14 @@ class CandidateIndex:
         self.ids[handle] = story_id
         if minhash is not None:
             self.lsh.insert(handle, minhash)
-        cap = self.max_posting
-        for a in entry.anchors:
-            _post(self.anchors, a, handle, cap)
-        for k in entry.event_keys:
-            _post(self.events, k, handle, cap)
+        for postings, keys, cap in ((self.anchors, entry.anchors, self.max_posting),
+                                    (self.events, entry.event_keys, self.max_event_posting)):
+            get = postings.get
+            for key in keys:
+                if get(key) is None:  # the common case, inline: a key no other story has
+                    postings[key] = handle
+                else:
+                    _post(postings, key, handle, cap)
         heapq.heappush(self.heap, (event_time, story_id))
         if event_time > self.watermark:
             self.watermark = event_time
@@ -115,10 +120,15 @@ class CandidateIndex:
             return False
         self.ids.pop(entry.handle, None)
         self.lsh.remove(entry.handle)
-        for a in entry.anchors:
-            _unpost(self.anchors, a, entry.handle)
-        for k in entry.event_keys:
-            _unpost(self.events, k, entry.handle)
+        handle = entry.handle
+        for postings, keys in ((self.anchors, entry.anchors), (self.events, entry.event_keys)):
+            get = postings.get
+            for key in keys:
+                posting = get(key)
+                if posting == handle:  # the common case, inline: only this story had it
+                    del postings[key]
+                elif posting is not None:
+                    _unpost(postings, key, handle)
         # The heap entry is dropped lazily (see ``pop_oldest``).
         return True
 
@@ -127,8 +137,8 @@ class CandidateIndex:
                       common: int | None = None) -> str | None:
         """The cluster of the held story sharing the most event keys (names, tickers).
 
-        Keys held by ``common`` (default ``max_posting``) or more stories are too common to
-        count.  A candidate needs ``min_shared`` shared keys, ``overlap`` of the smaller key
+        Keys held by ``common`` (at most ``max_event_posting``) or more of the newest stories
+        are too common to count.  A candidate needs ``min_shared`` shared keys, ``overlap`` of the smaller key
         set, an event time within ``window`` seconds, and no ticker conflict.
         """
         if len(keys) < min_shared:
@@ -136,7 +146,7 @@ class CandidateIndex:
         counts: dict[int, int] = {}
         postings = self.events
         usable = 0
-        limit = min(common or self.max_posting, self.max_posting)
+        limit = min(common or self.max_event_posting, self.max_event_posting)
         for k in keys:
             posting = postings.get(k)
             if posting is None:
