@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from streams.kafka_io import (
     Outgoing,
@@ -215,7 +216,16 @@ def group_lag(settings: Settings, topics: list[str] | None = None) -> dict[tuple
                 for p in t["partitions"]
             ]
             ends = await consumer.end_offsets(tps)
-            committed = await admin.list_consumer_group_offsets(settings.app_id)
+            # A fresh broker answers "coordinator not available" until __consumer_offsets is
+            # ready: retriable, so retry (bounded) instead of failing the test.
+            for attempt in range(60):
+                try:
+                    committed = await admin.list_consumer_group_offsets(settings.app_id)
+                    break
+                except KafkaError as exc:
+                    if not exc.retriable or attempt == 59:
+                        raise
+                    await asyncio.sleep(0.5)
             lag = {}
             for tp in tps:
                 meta = committed.get(tp)
