@@ -426,26 +426,30 @@ def _word_overlap(page: PageText, words: np.ndarray, *targets: set[str]) -> tupl
     """Per line of at most 40 words and per target word set: the share of the line's content
     words (:func:`content_words`) in the target (0 for lines without content words).
 
-    The page is tokenized once (case-folded); each line takes its slice of the tokens."""
+    The short lines are tokenized at once (case-folded); each takes its slice of the tokens."""
     n = page.n
     outs = tuple(np.zeros(n) for _ in targets)
     live = [(outs[i], t) for i, t in enumerate(targets) if t]
     short = (words <= 40) & (words > 0)
     if not live or not short.any():
         return outs
-    toks = _WORD.findall(page.joined.casefold())
-    ends = np.cumsum(words.astype(np.int64)).tolist()
-    starts = [0, *ends[:-1]]
-    if len(toks) != ends[-1]:  # case folding changed the word boundaries: tokenize per line
-        toks, starts, ends = [], [], []
-        for t in page.texts:
-            starts.append(len(toks))
-            toks.extend(_WORD.findall(t.casefold()))
-            ends.append(len(toks))
+    idx = np.flatnonzero(short).tolist()
+    texts = page.texts
+    # Only the short lines are tokenized (long body lines hold most of a page's words).
+    toks = _WORD.findall("\n".join([texts[k] for k in idx]).casefold())
+    sw = words[idx].astype(np.int64)
+    ends_l = np.cumsum(sw).tolist()
+    starts_l = [0, *ends_l[:-1]]
+    if len(toks) != ends_l[-1]:  # case folding changed the word boundaries: tokenize per line
+        toks, starts_l, ends_l = [], [], []
+        for k in idx:
+            starts_l.append(len(toks))
+            toks.extend(_WORD.findall(texts[k].casefold()))
+            ends_l.append(len(toks))
     stop = _STOP
     keys = [None if w in stop or w.isdigit() else w[:6] for w in toks]
-    for k in np.flatnonzero(short).tolist():
-        cw = set(keys[starts[k] : ends[k]])
+    for j, k in enumerate(idx):
+        cw = set(keys[starts_l[j] : ends_l[j]])
         cw.discard(None)
         if cw:
             m = len(cw)
