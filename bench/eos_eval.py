@@ -39,6 +39,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,15 @@ from aiokafka import AIOKafkaConsumer
 
 from streams.kafka_io import Received, ensure_topics
 from streams.settings import Settings
-from tests.integration.conftest import REPO, WorkerPool, group_lag, make_settings, send
+from tests.integration.conftest import (
+    REPO,
+    BrokerStartError,
+    WorkerPool,
+    group_lag,
+    make_settings,
+    owned_broker,
+    send,
+)
 from tests.integration.test_faults_crash import FAST_FAILOVER, StoryCollector, make_stories
 
 KAFKA_CLUSTER = REPO / "deploy" / "kafka" / "kafka-cluster"
@@ -292,36 +301,15 @@ def run_once(
 
 
 @contextlib.contextmanager
-def cluster(port: int, state: Path) -> Any:
-    env = {
-        **os.environ,
-        "KAFKA_CLUSTER_PORT": str(port),
-        "KAFKA_CLUSTER_STATE_DIR": str(state),
-        "PYTHON": sys.executable,
-    }
-    env.pop("KAFKA_OWNER_PID", None)
+def cluster(port: int, state: Path) -> Iterator[str]:
+    env = {"KAFKA_CLUSTER_PORT": str(port), "KAFKA_CLUSTER_STATE_DIR": str(state)}
     t0 = time.monotonic()
-    started = subprocess.run(
-        [str(KAFKA_CLUSTER), "start", "--fresh", "--owner-pid", str(os.getpid())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
-    if started.returncode != 0:
-        raise SystemExit(f"kafka-cluster did not start:\n{started.stderr[-3000:]}")
-    print(f"cluster ready in {time.monotonic() - t0:.0f} s", file=sys.stderr)
     try:
-        yield started.stdout.strip().splitlines()[-1]
-    finally:
-        subprocess.run(
-            [str(KAFKA_CLUSTER), "stop"],
-            env=env,
-            capture_output=True,
-            timeout=180,
-            stdin=subprocess.DEVNULL,
-        )
+        with owned_broker(KAFKA_CLUSTER, env, log=state.parent / "cluster-start.err") as bootstrap:
+            print(f"cluster ready in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+            yield bootstrap
+    except BrokerStartError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def provenance() -> dict[str, Any]:

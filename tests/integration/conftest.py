@@ -50,38 +50,69 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class BrokerStartError(RuntimeError):
+    """A broker script's ``start`` failed or timed out (the message has its stderr's tail)."""
+
+
+@contextlib.contextmanager
+def owned_broker(
+    script: Path,
+    env_vars: dict[str, str],
+    *,
+    log: Path,
+    timeout: float = 600,
+    stop_timeout: float = 180,
+) -> Iterator[str]:
+    """Start ``script`` (``kafka-local`` or ``kafka-cluster``) owned by this process (its
+    watchdog stops the broker if we die), yield the bootstrap address, and always stop it,
+    also after a failed or timed-out start. The start's stderr goes to ``log``, so a failure
+    shows how far the start got."""
+    env = {**os.environ, **env_vars, "PYTHON": sys.executable}
+    env.pop("KAFKA_OWNER_PID", None)
+
+    def tail() -> str:
+        return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+    try:
+        with log.open("w") as err:
+            try:
+                started = subprocess.run(
+                    [str(script), "start", "--fresh", "--owner-pid", str(os.getpid())],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    text=True,
+                    timeout=timeout,
+                    stdin=subprocess.DEVNULL,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise BrokerStartError(
+                    f"{script.name} start timed out ({timeout:.0f} s):\n{tail()}"
+                ) from exc
+        if started.returncode != 0:
+            raise BrokerStartError(f"{script.name} did not start:\n{tail()}")
+        yield started.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run(
+            [str(script), "stop"],
+            env=env,
+            capture_output=True,
+            timeout=stop_timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.fail("integration tests need Java 17+ for the local Kafka broker")
     state = tmp_path_factory.mktemp("kafka-state")
-    env = {
-        **os.environ,
-        "KAFKA_PORT": str(KAFKA_PORT),
-        "KAFKA_STATE_DIR": str(state),
-        "PYTHON": sys.executable,
-    }
-    env.pop("KAFKA_OWNER_PID", None)
-    started = subprocess.run(
-        [str(KAFKA_LOCAL), "start", "--fresh", "--owner-pid", str(os.getpid())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
-    if started.returncode != 0:
-        pytest.fail(f"local Kafka did not start:\n{started.stderr[-3000:]}")
+    env = {"KAFKA_PORT": str(KAFKA_PORT), "KAFKA_STATE_DIR": str(state)}
     try:
-        yield started.stdout.strip().splitlines()[-1]
-    finally:
-        subprocess.run(
-            [str(KAFKA_LOCAL), "stop"],
-            env=env,
-            capture_output=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
+        with owned_broker(KAFKA_LOCAL, env, log=state.parent / "kafka-start.err") as bootstrap:
+            yield bootstrap
+    except BrokerStartError as exc:
+        pytest.fail(f"local Kafka did not start: {exc}")
 
 
 def make_settings(bootstrap: str, tmp: Path, **overrides: object) -> Settings:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +23,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.kafka_io import ensure_topics
-from tests.integration.conftest import REPO, WorkerPool, make_settings, send
+from tests.integration.conftest import (
+    REPO,
+    BrokerStartError,
+    WorkerPool,
+    make_settings,
+    owned_broker,
+    send,
+)
 from tests.integration.test_faults_crash import make_stories
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -38,41 +43,19 @@ CLUSTER_PORT = int(os.environ.get("NEWSFLOW_TEST_KAFKA_CLUSTER_PORT", "39520"))
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.fail("the cluster needs Java 17+")
+    state = tmp_path_factory.mktemp("kafka-cluster")
     env = {
-        **os.environ,
         "KAFKA_CLUSTER_PORT": str(CLUSTER_PORT),
-        "KAFKA_CLUSTER_STATE_DIR": str(tmp_path_factory.mktemp("kafka-cluster")),
+        "KAFKA_CLUSTER_STATE_DIR": str(state),
         "KAFKA_START_TIMEOUT": "120",
-        "PYTHON": sys.executable,
     }
-    env.pop("KAFKA_OWNER_PID", None)
-    errors = Path(env["KAFKA_CLUSTER_STATE_DIR"]).parent / "kafka-cluster-start.err"
     try:
-        # stderr to a file, so that a timeout still shows how far the start got.
-        with errors.open("w") as err:
-            try:
-                started = subprocess.run(
-                    [str(KAFKA_CLUSTER), "start", "--fresh", "--owner-pid", str(os.getpid())],
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=err,
-                    text=True,
-                    timeout=400,
-                    stdin=subprocess.DEVNULL,
-                )
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"kafka-cluster start timed out:\n{errors.read_text()[-3000:]}")
-        if started.returncode != 0:
-            pytest.fail(f"kafka-cluster did not start:\n{errors.read_text()[-3000:]}")
-        yield started.stdout.strip().splitlines()[-1]
-    finally:
-        subprocess.run(
-            [str(KAFKA_CLUSTER), "stop"],
-            env=env,
-            capture_output=True,
-            timeout=180,
-            stdin=subprocess.DEVNULL,
-        )
+        with owned_broker(
+            KAFKA_CLUSTER, env, log=state.parent / "kafka-cluster-start.err", timeout=400
+        ) as bootstrap:
+            yield bootstrap
+    except BrokerStartError as exc:
+        pytest.fail(str(exc))
 
 
 async def _read(bootstrap: str, topic: str, isolation: str, idle: float = 3.0) -> list[bytes]:
