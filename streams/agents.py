@@ -173,7 +173,9 @@ class Router:
                     stage=self.stage,
                     sends=len(retry),
                     retry_in_seconds=delay,
-                    error=f"{type(results[0]).__name__}",
+                    error=next(
+                        f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)
+                    ),
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, SEND_RETRY_MAX_DELAY)
