@@ -69,6 +69,7 @@ COVERAGE_FIELDS = (
     "quotes",
     "keywords",
     "topics",
+    "dates",
 )
 ENRICH_FIELD_PRESENT = Counter(
     "newsflow_enrich_field_present",
