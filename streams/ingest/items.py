@@ -21,6 +21,7 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +31,7 @@ import orjson
 
 from streams.decode import META_CHARSET, canonical_url, looks_binary
 from streams.ingest.config import IngestConfig
-from streams.ingest.http import FetchError, PoliteFetcher, is_page_type
+from streams.ingest.http import FetchError, FetchResult, PoliteFetcher, is_page_type
 from streams.ingest.metrics import FAILED, FETCHES, SENT, SKIPPED
 from streams.ingest.producer import Sink, key_for
 from streams.ingest.redact import redact_url
@@ -179,6 +180,39 @@ class ItemProcessor:
         self.connector = connector
         self.max_message_bytes = max_message_bytes
         self._in_flight: set[str] = set()
+
+    async def fetch_listing(
+        self, url: str, accept: Callable[[str], bool], kind: str
+    ) -> FetchResult | FetchError:
+        """Conditional GET of a feed or sitemap (``kind``) with its stored ETag/Last-Modified.
+
+        Returns the result (``not_modified`` possibly set), or the fetch error after counting
+        and logging it; the caller keeps the new validators once the listing settled."""
+        etag, modified = self.store.get_validators(url)
+        try:
+            res = await self.fetcher.fetch(
+                url,
+                accept=accept,
+                max_bytes=self.config.max_feed_bytes,
+                etag=etag,
+                last_modified=modified,
+            )
+        except FetchError as exc:
+            (SKIPPED if exc.skip else FAILED).labels(
+                connector=self.connector, reason=exc.reason
+            ).inc()
+            log_event(
+                log,
+                f"{kind} fetch failed",
+                logging.WARNING,
+                url=url,
+                reason=exc.reason,
+                detail=str(exc),
+            )
+            return exc
+        result = "not_modified" if res.not_modified else "ok"
+        FETCHES.labels(connector=self.connector, kind=kind, result=result).inc()
+        return res
 
     def _skip(self, item: FeedItem, key: str, reason: str, detail: str = "") -> Outcome:
         self.store.mark_skipped(key, item.fingerprint, reason, item.feed_url)

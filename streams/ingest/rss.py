@@ -24,7 +24,7 @@ from streams.ingest.items import (
     settle,
     struct_to_iso,
 )
-from streams.ingest.metrics import FAILED, FETCHES, SKIPPED
+from streams.ingest.metrics import FAILED, SKIPPED
 from streams.ingest.producer import Sink
 from streams.ingest.schedule import run_schedule
 from streams.ingest.state import SeenStore
@@ -156,31 +156,11 @@ class RssIngestor:
     async def poll(self, feed_url: str) -> list[str]:
         """Poll one feed; returns the items' statuses (for tests and the benchmark)."""
         spec = self.feeds.get(feed_url) or FeedSpec(feed_url)
-        etag, modified = self.store.get_validators(feed_url)
-        try:
-            res = await self.fetcher.fetch(
-                feed_url,
-                accept=is_feed_type,
-                max_bytes=self.config.max_feed_bytes,
-                etag=etag,
-                last_modified=modified,
-            )
-        except FetchError as exc:
-            counter = SKIPPED if exc.skip else FAILED
-            counter.labels(connector=CONNECTOR, reason=exc.reason).inc()
-            log_event(
-                log,
-                "feed fetch failed",
-                logging.WARNING,
-                url=feed_url,
-                reason=exc.reason,
-                detail=str(exc),
-            )
-            return [f"feed:{exc.reason}"]
+        res = await self.items.fetch_listing(feed_url, is_feed_type, "feed")
+        if isinstance(res, FetchError):
+            return [f"feed:{res.reason}"]
         if res.not_modified:
-            FETCHES.labels(connector=CONNECTOR, kind="feed", result="not_modified").inc()
             return ["feed:not_modified"]
-        FETCHES.labels(connector=CONNECTOR, kind="feed", result="ok").inc()
         try:
             parsed = await asyncio.to_thread(parse_feed, res.content, res.content_type)
         except UnsafeXml as exc:

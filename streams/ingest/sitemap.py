@@ -21,7 +21,7 @@ from typing import Any
 from streams.ingest.config import IngestConfig
 from streams.ingest.http import FetchError, PoliteFetcher, is_sitemap_type
 from streams.ingest.items import FeedItem, ItemProcessor, language_tag, parse_date, settle
-from streams.ingest.metrics import FAILED, FETCHES, SKIPPED
+from streams.ingest.metrics import FAILED, SKIPPED
 from streams.ingest.producer import Sink
 from streams.ingest.schedule import run_schedule
 from streams.ingest.state import SeenStore
@@ -157,30 +157,11 @@ class SitemapIngestor:
     async def _fetch(
         self, url: str, validators: dict[str, tuple[str | None, str | None]]
     ) -> Sitemap | None:
-        etag, modified = self.store.get_validators(url)
-        try:
-            res = await self.fetcher.fetch(
-                url,
-                accept=is_sitemap_type,
-                max_bytes=self.config.max_feed_bytes,
-                etag=etag,
-                last_modified=modified,
-            )
-        except FetchError as exc:
-            (SKIPPED if exc.skip else FAILED).labels(connector=CONNECTOR, reason=exc.reason).inc()
-            log_event(
-                log,
-                "sitemap fetch failed",
-                logging.WARNING,
-                url=url,
-                reason=exc.reason,
-                detail=str(exc),
-            )
+        res = await self.items.fetch_listing(url, is_sitemap_type, "sitemap")
+        if isinstance(res, FetchError):
             return None
         if res.not_modified:
-            FETCHES.labels(connector=CONNECTOR, kind="sitemap", result="not_modified").inc()
             return Sitemap("urlset")
-        FETCHES.labels(connector=CONNECTOR, kind="sitemap", result="ok").inc()
         try:
             sitemap = await asyncio.to_thread(
                 parse_sitemap,
