@@ -102,6 +102,25 @@ def _serve_metrics(port: int | None, host: str) -> Any:
     return server
 
 
+def _poll(
+    settings: Settings,
+    config: IngestConfig,
+    build: Callable[[Context], RssIngestor | SitemapIngestor],
+    *,
+    rounds: int | None,
+    dry_run: bool,
+) -> int:
+    """Run a polling connector built on a fresh Context until stopped (or ``rounds`` polls)."""
+
+    async def go() -> None:
+        ctx = Context(settings, config, dry_run=dry_run)
+        ing = build(ctx)
+        await run_with_signals(ctx, lambda: ing.run(ctx.stop, rounds=rounds))
+
+    asyncio.run(go())
+    return 0
+
+
 def ingest_rss(
     settings: Settings,
     config: IngestConfig,
@@ -113,22 +132,21 @@ def ingest_rss(
 ) -> int:
     feeds = load_feeds(feeds_file)
     _serve_metrics(metrics_port, settings.web_host)
-
-    async def go() -> None:
-        ctx = Context(settings, config, dry_run=dry_run)
-        ing = RssIngestor(
+    log_event(log, "polling feeds", feeds=len(feeds), interval=config.interval)
+    return _poll(
+        settings,
+        config,
+        lambda ctx: RssIngestor(
             feeds,
             fetcher=ctx.fetcher,
             store=ctx.store,
             sink=ctx.sink,
             config=config,
             max_message_bytes=settings.max_message_bytes,
-        )
-        log_event(log, "polling feeds", feeds=len(feeds), interval=config.interval)
-        await run_with_signals(ctx, lambda: ing.run(ctx.stop, rounds=rounds))
-
-    asyncio.run(go())
-    return 0
+        ),
+        rounds=rounds,
+        dry_run=dry_run,
+    )
 
 
 def ingest_sitemap(
@@ -141,21 +159,20 @@ def ingest_sitemap(
     dry_run: bool = False,
 ) -> int:
     _serve_metrics(metrics_port, settings.web_host)
-
-    async def go() -> None:
-        ctx = Context(settings, config, dry_run=dry_run)
-        ing = SitemapIngestor(
+    return _poll(
+        settings,
+        config,
+        lambda ctx: SitemapIngestor(
             urls,
             fetcher=ctx.fetcher,
             store=ctx.store,
             sink=ctx.sink,
             config=config,
             max_message_bytes=settings.max_message_bytes,
-        )
-        await run_with_signals(ctx, lambda: ing.run(ctx.stop, rounds=rounds))
-
-    asyncio.run(go())
-    return 0
+        ),
+        rounds=rounds,
+        dry_run=dry_run,
+    )
 
 
 def ingest_folder(
