@@ -140,13 +140,9 @@ class Router:
             log,
             "routed to dlq",
             logging.WARNING,
-            stage=failure.stage,
             reason=failure.reason,
             error=failure.message,
-            topic=msg.topic,
-            partition=msg.partition,
-            offset=msg.offset,
-            key=_key_text(msg.key),
+            **_where(failure.stage, event),
         )
         budget = self.settings.max_message_bytes + REQUEST_OVERHEAD - _DLQ_HEADER_ROOM
         key, value, extra = fit_dead_letter(msg.key, msg.value, budget)
@@ -201,17 +197,12 @@ class Router:
                 ),
             )
         else:
-            msg = send.event.message
             log_event(
                 log,
                 "dead letter refused by the broker: message dropped",
                 logging.ERROR,
-                stage=self.stage,
                 error=f"{type(exc).__name__}: {exc}",
-                topic=msg.topic,
-                partition=msg.partition,
-                offset=msg.offset,
-                key=_key_text(msg.key),
+                **_where(self.stage, send.event),
             )
 
 
