@@ -146,6 +146,7 @@ class _Renderer:
         self.flags = 0
         self.pending_blank = False
         self.skip_head = True
+        self.max_depth = 0
 
     def flush(self, blank: bool = False) -> None:
         text = clean_line("".join(self.buf))
@@ -179,7 +180,9 @@ class _Renderer:
             self.add(el.tail, in_link, flags)
             return
         tag = tag.lower()
-        if tag in _SKIP or depth > 400 or (tag == "head" and self.skip_head):
+        if depth > self.max_depth:
+            self.max_depth = depth
+        if tag in _SKIP or depth > _MAX_WALK or (tag == "head" and self.skip_head):
             self.add(el.tail, in_link, flags)
             return
         cls = (el.get("class") or "") + " " + (el.get("id") or "")
@@ -215,6 +218,34 @@ class _Renderer:
 
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+#: libxml2 stops parsing at 256 open elements (the rest of the page is lost); a page whose
+#: tree comes out that deep is re-parsed with its tags beyond :data:`_FLAT_DEPTH` dropped.
+_DEEP = 240
+_FLAT_DEPTH = 120
+_MAX_WALK = 400  # recursion guard of the renderer (never reached after flattening)
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "keygen",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+_TAG_TOKEN = re.compile(
+    r"<(?:script|style)\b.*?</(?:script|style)\s*>|<!--.*?-->|<(/?)([A-Za-z][\w:-]*)[^>]*>",
+    re.I | re.S,
+)
 # Titles are read by regex and removed before parsing: an unclosed <title> (common in crawls)
 # otherwise swallows the whole page as title text in libxml2.
 _DOC_END = re.compile(r"</(?:body|html)\s*>", re.I)
@@ -258,8 +289,45 @@ def _meta(doc: etree._Element, out: Rendered) -> None:
     out.published = published
 
 
+def flatten_deep(src: str, limit: int = _FLAT_DEPTH) -> str:
+    """``src`` with every tag nested deeper than ``limit`` removed (its text kept): block
+    tags become ``<br>`` (a line break), inline ones a space. Depth is counted from the tags
+    as written (void and self-closed tags do not nest; scripts, styles and comments are
+    kept whole), which over-counts unclosed ``<p>`` / ``<li>``: only deep pages pay for it."""
+    depth = 0
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal depth
+        name = m.group(2)
+        if name is None:
+            return m.group(0)
+        name = name.lower()
+        closing = bool(m.group(1))
+        if closing:
+            depth = max(0, depth - 1)
+            keep = depth < limit
+        elif name in _VOID or m.group(0).endswith("/>"):
+            keep = depth < limit
+        else:
+            keep = depth < limit
+            depth += 1
+        if keep:
+            return m.group(0)
+        return "<br>" if name in _BLOCK else " "
+
+    return _TAG_TOKEN.sub(sub, src)
+
+
 def render(html: str) -> Rendered:
     """Render an HTML string into text lines with hints. Never raises."""
+    out = _render(html)
+    if out[1] >= _DEEP:  # libxml2 may have stopped at its depth limit: flatten, render again
+        out = _render(flatten_deep(html))
+    return out[0]
+
+
+def _render(html: str) -> tuple[Rendered, int]:
+    """The rendered page and the deepest element nesting the renderer saw."""
     src = _XML_DECL.sub("", html, count=1)
     r = _Renderer()
     m = _TITLE_RE.search(src)
@@ -275,7 +343,7 @@ def render(html: str) -> Rendered:
         text = re.sub(r"<[^>]+>", " ", src)
         out = Rendered(title=title or None)
         out.lines = [clean_line(unescape_entities(s)) for s in text.split("\n")]
-        return out
+        return out, 0
     _meta(doc, r.out)
     body = doc.find("body")
     root = doc
@@ -298,4 +366,4 @@ def render(html: str) -> Rendered:
             out.lines = new_lines
             for k, h in out.hints.items():
                 h.text = new_lines[k]
-    return out
+    return out, r.max_depth
