@@ -16,6 +16,7 @@ from faust.types import TopicT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import lag
+from streams.consumer import GuardedApp
 from streams.kafka_io import ssl_context
 from streams.logs import logging_config
 from streams.settings import Settings
@@ -41,7 +42,7 @@ class Tables:
 
 
 def create_app(settings: Settings) -> tuple[faust.App, Topics, Tables]:
-    app = faust.App(
+    app = GuardedApp(
         settings.app_id,
         broker=settings.broker,
         store=settings.store,

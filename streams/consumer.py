@@ -1,0 +1,136 @@
+"""Faust's Kafka consumer with two guards on the path from fetch to offset commit.
+
+faust-streaming 0.15.3 can commit past a message that no agent ever processed; the CI
+fault tests lost about one story in a few thousand around rebalances (docs/reliability.md).
+Two of its mechanisms combine into that loss:
+
+* **The read-offset filter.** The fetch loop drops, unprocessed and unacked, every message
+  below the partition's ``_read_offset``. That offset is written by the fetch loop *after*
+  it hands a message to the streams, also when a rebalance interrupted the hand-over (the
+  message never arrived), and a seek back to the committed offset can run in between: the
+  re-fetched messages then fall below a read offset that is newer than the seek.
+* **The commit tolerance.** ``Consumer._new_offset`` commits the acked offsets contiguous
+  with each other and accepts a head that starts one past the committed offset, so the
+  message *at* the committed offset (the next one to process) is skipped when it was
+  dropped but its successor was acked.
+
+The guards: a message below the read offset is delivered anyway (a repeat, which
+at-least-once consumers handle by ``story_id``), and once the message at the committed
+offset was fetched, the commit waits until it is acked. (The next seek to the committed
+offset, which Faust does on every rebalance, fetches it again, and the first guard lets it
+through.)
+The decisions are the pure functions below; the class only wires them into Faust.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Collection
+from typing import Any, ClassVar
+
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP, Message, TransportT
+
+from streams.logs import log_event
+
+log = logging.getLogger(__name__)
+
+
+def redeliver_from(read_offset: int | None, offset: int) -> int | None:
+    """The read offset to set so that the fetch loop delivers ``offset``, or None to leave it.
+
+    Faust's fetch loop drops a message when ``offset < read_offset``; lowering the read offset
+    to the message's own offset lets it through (Faust's check is ``>=``)."""
+    if read_offset is not None and offset < read_offset:
+        return offset
+    return None
+
+
+def commit_must_wait(
+    committed: int | None, acked: Collection[int], fetched: Collection[int]
+) -> bool:
+    """Whether no commit may happen yet: the committed offset's message is still to be done.
+
+    Kafka's committed offset is the next message to process. Once that message was fetched,
+    a commit may move past it only after it was acked. A committed offset never fetched may
+    hold no message at all (a transaction marker, a compacted record): Faust's own tolerance
+    of one missing offset decides then, as it always has."""
+    if committed is None or not acked or committed in acked:
+        return False
+    return committed in fetched
+
+
+class GuardedConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer with the read-offset and commit guards (see the module)."""
+
+    # Offsets fetched per partition and not yet below its committed offset.
+    _fetched: dict[TP, set[int]]
+    # Partitions whose commit is waiting on its committed offset (logged once per wait).
+    _commit_waits: dict[TP, int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fetched = {}
+        self._commit_waits = {}
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        async for tp, message in super().getmany(timeout):
+            self._note_fetch(tp, message.offset)
+            yield tp, message
+
+    def _note_fetch(self, tp: TP, offset: int) -> None:
+        self._fetched.setdefault(tp, set()).add(offset)
+        lowered = redeliver_from(self._read_offset[tp], offset)
+        if lowered is not None:
+            log_event(
+                log,
+                "redelivering messages below the read offset",
+                level=logging.INFO,
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=offset,
+                read_offset=self._read_offset[tp],
+            )
+            self._read_offset[tp] = lowered
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        for tp in revoked:
+            self._fetched.pop(tp, None)
+            self._commit_waits.pop(tp, None)
+        await super().on_partitions_revoked(revoked)
+
+    def _new_offset(self, tp: TP) -> int | None:
+        committed = self._committed_offset.get(tp)
+        fetched = self._fetched.get(tp, set())
+        if committed is not None:
+            fetched.difference_update([o for o in fetched if o < committed])
+        if commit_must_wait(committed, self._acked_index.get(tp, ()), fetched):
+            if self._commit_waits.get(tp) != committed and committed is not None:
+                self._commit_waits[tp] = committed
+                log_event(
+                    log,
+                    "commit waits for the message at the committed offset",
+                    level=logging.INFO,
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    offset=committed,
+                )
+            return None
+        self._commit_waits.pop(tp, None)
+        new_offset: int | None = super()._new_offset(tp)
+        return new_offset
+
+
+class GuardedTransport(faust_aiokafka.Transport):
+    """The aiokafka transport, creating :class:`GuardedConsumer` consumers."""
+
+    Consumer: ClassVar[Any] = GuardedConsumer
+
+
+class GuardedApp(faust.App):
+    """A Faust app whose consumer is :class:`GuardedConsumer`."""
+
+    def _new_transport(self) -> TransportT:
+        transport: TransportT = GuardedTransport(self.conf.broker_consumer, self)
+        return transport
