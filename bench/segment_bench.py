@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/segment_bench.py                 # all 386 L3S-GN1 pages, 3 repeats
     .venv/bin/python bench/segment_bench.py --pages 100 --repeats 5 --json out.json
+    # against older code in the same run (passes alternate between the two):
+    git archive <commit> streams | tar -x -C /tmp/segbase
+    .venv/bin/python bench/segment_bench.py --baseline /tmp/segbase --repeats 7
 
 Measures, on the L3S-GN1 dev pages (both forms of each page):
 
@@ -15,13 +18,17 @@ limited to one thread. Targets (issue 3): >= 200 text stories/s and >= 30 HTML p
 Timings on a shared, busy machine are lower and noisier than on an idle core: the report prints
 the load average so numbers can be judged, and also the rate per CPU-second of this process
 (``time.process_time``), which waiting for the core does not count (cache and memory-bandwidth
-contention still do).
+contention still do). With ``--baseline DIR`` (a directory holding an older ``streams``
+package) both versions run in this process, their passes alternating, and the report gives
+each one's median rate per CPU-second and the median of the per-pass-pair ratios (new / old):
+the comparison least disturbed by load changes during the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import importlib
 import json
 import os
 import statistics
@@ -69,6 +76,56 @@ def _rate(fn: Any, items: list[Any], repeats: int) -> tuple[float, list[float], 
     return statistics.median(rates), rates, statistics.median(cpu_rates)
 
 
+def _load_tree(path: Path) -> tuple[Any, Any]:
+    """``segment`` and ``RawStory`` of the ``streams`` package under ``path``, imported
+    beside the current one (the modules are swapped out of ``sys.modules`` meanwhile)."""
+    mine = {k: v for k, v in sys.modules.items() if k == "streams" or k.startswith("streams.")}
+    for k in mine:
+        del sys.modules[k]
+    sys.path.insert(0, str(path))
+    try:
+        seg = importlib.import_module("streams.segment")
+        rec = importlib.import_module("streams.records")
+        importlib.import_module("streams.segment.model").get_model()
+        if not Path(seg.__file__ or "").resolve().is_relative_to(path.resolve()):
+            raise SystemExit(f"{path} has no streams package")
+    finally:
+        sys.path.remove(str(path))
+        for k in [k for k in sys.modules if k == "streams" or k.startswith("streams.")]:
+            del sys.modules[k]
+        sys.modules.update(mine)
+    return seg.segment, rec.RawStory
+
+
+def _ab(
+    pages: list[dict[str, Any]], field: str, base: tuple[Any, Any], repeats: int
+) -> dict[str, Any]:
+    """Alternating passes of the baseline and this code over the same pages (CPU time)."""
+    runs: dict[str, list[float]] = {"base": [], "new": []}
+    fns = {"base": base[0], "new": segment}
+    items = {
+        "base": [base[1](story_id=str(p["id"]), body=p[field]) for p in pages],
+        "new": [RawStory(story_id=str(p["id"]), body=p[field]) for p in pages],
+    }
+    for name in ("base", "new"):  # warm-up
+        for it in items[name][:20]:
+            fns[name](it)
+    for rep in range(repeats):
+        for name in ("base", "new") if rep % 2 == 0 else ("new", "base"):
+            c0 = time.process_time()
+            for it in items[name]:
+                fns[name](it)
+            runs[name].append(len(pages) / max(1e-9, time.process_time() - c0))
+    ratios = [n / b for n, b in zip(runs["new"], runs["base"], strict=True)]
+    return {
+        "base_per_cpu_s": statistics.median(runs["base"]),
+        "new_per_cpu_s": statistics.median(runs["new"]),
+        "ratio": statistics.median(ratios),
+        "ratios": ratios,
+        "runs": runs,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -76,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-trafilatura", action="store_true")
     ap.add_argument("--json", dest="json_out", type=Path, default=None)
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="directory with an older streams package: alternate passes, report the ratio",
+    )
     args = ap.parse_args(argv)
     pin = _pin_one_core()
     pages = []
@@ -87,6 +150,25 @@ def main(argv: list[str] | None = None) -> int:
     texts = [RawStory(story_id=str(p["id"]), body=p["text"]) for p in pages]
     htmls = [RawStory(story_id=str(p["id"]), body=p["html"]) for p in pages]
     model = get_model()
+    if args.baseline is not None:
+        base = _load_tree(args.baseline)
+        print(
+            f"segment bench: {len(pages)} L3S-GN1 pages, {args.repeats} alternating passes per "
+            f"version, {pin}, baseline {args.baseline}, load average {os.getloadavg()}"
+        )
+        out: dict[str, Any] = {"pages": len(pages), "baseline": str(args.baseline)}
+        for form in ("text", "html"):
+            r = _ab(pages, form, base, args.repeats)
+            out[form] = r
+            print(
+                f"  {form:<5} baseline {r['base_per_cpu_s']:7.1f}/CPU-s   this code "
+                f"{r['new_per_cpu_s']:7.1f}/CPU-s   ratio (median of pass pairs) {r['ratio']:.3f}"
+                f"  [{min(r['ratios']):.3f}-{max(r['ratios']):.3f}]"
+            )
+        print(f"  load average after {os.getloadavg()}")
+        if args.json_out is not None:
+            args.json_out.write_text(json.dumps(out, indent=1), encoding="utf-8")
+        return 0
     res: dict[str, Any] = {
         "pages": len(pages),
         "repeats": args.repeats,
