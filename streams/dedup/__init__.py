@@ -368,7 +368,7 @@ def similarity(features: Features, seen: SeenStory, params: DedupParams) -> tupl
     """
     if not seen.shingles or not features.shingles:
         return 0.0, False
-    mine = shingle_set(features.shingles)
+    mine = features.shingle_set
     theirs = shingle_set(seen.shingles)
     inter = len(mine & theirs)
     size_a, size_b = len(mine), len(theirs)

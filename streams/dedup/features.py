@@ -29,7 +29,6 @@ import hashlib
 import re
 import unicodedata
 from array import array
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -52,7 +51,8 @@ _MONTHS = frozenset(
      "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
      "sept", "oct", "nov", "dec"]
 )
-_U32 = 0xFFFFFFFF
+_LITTLE_ENDIAN = array("I", [1]).tobytes()[0] == 1
+Slots = dict[str, set[str]]  # key-token context ("<said", ">cts") -> the key tokens seen there
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +82,21 @@ class Features:
     anchors: list[int]  # 64-bit anchor shingle hashes
     event_keys: list[int]  # 32-bit hashes of names and tickers, sorted, capped
     digest: str  # the exact key: blake2b of ``text``
-    _slots: list[int] | None = None
+    _slots: Slots | None = None
+    _shingle_set: set[int] | None = None
 
     @property
-    def slots(self) -> list[int]:
+    def slots(self) -> Slots:
         if self._slots is None:
             self._slots = key_slots(self.tokens, self.keys)
         return self._slots
+
+    @property
+    def shingle_set(self) -> set[int]:
+        """The stored shingle hashes as a set (computed once, for the verification)."""
+        if self._shingle_set is None:
+            self._shingle_set = shingle_set(self.shingles)
+        return self._shingle_set
 
 
 def article_text(headline: str | None, body: Sequence[str], lead: str | None = None) -> str:
@@ -126,36 +134,54 @@ def _names(text: str) -> set[str]:
     words = set(caps)
     initial = _INITIAL_WORD.findall("\n" + text)
     if initial and not words.isdisjoint(initial):
-        n_caps, n_initial = Counter(caps), Counter(initial)
-        words.difference_update([w for w in n_initial if n_caps[w] <= n_initial[w]])
+        # A word only ever seen at sentence starts is not a name.
+        words.difference_update(
+            [w for w in words.intersection(initial) if caps.count(w) <= initial.count(w)])
     return {w.lower() for w in words} if text.isascii() else {w.casefold() for w in words}
+
+
+def _shingles(tokens: list[str], k: int) -> list[str]:
+    if len(tokens) < k:
+        return [" ".join(tokens)] if tokens else []
+    if k == 3:
+        return list(map(" ".join, zip(tokens, tokens[1:], tokens[2:], strict=False)))
+    return list(map(" ".join, zip(*(tokens[j:] for j in range(k)), strict=False)))
+
+
+def _weighted(keys: frozenset[str], weight: int) -> list[str]:
+    """``weight`` copies of each key token as extra MinHash features."""
+    if weight == 2:
+        return [t + "\x1f0" for t in keys] + [t + "\x1f1" for t in keys]
+    return [f"{t}\x1f{i}" for t in keys for i in range(weight)]
+
+
+def _high_halves(values: list[int]) -> bytes:
+    """The upper 32 bits of 64-bit hashes as little-endian u32 bytes, without a Python loop."""
+    if not values:
+        return b""
+    halves = array("I", array("Q", values).tobytes())
+    if _LITTLE_ENDIAN:
+        return halves[1::2].tobytes()
+    return _le_bytes(halves[0::2])  # pragma: no cover - big-endian hosts
 
 
 def extract(text: str, params: FeatureParams) -> Features:
     _, tokens = _normalized(text)
-    k = params.shingle_size
-    if len(tokens) >= k:
-        shingles = list(map(" ".join, zip(*(tokens[j:] for j in range(k)), strict=False)))
-    else:
-        shingles = [" ".join(tokens)] if tokens else []
+    shingles = _shingles(tokens, params.shingle_size)
     tset = set(tokens)
     names = _names(text) & tset
     tickers = sorted({t.casefold() for t in _TICKER.findall(text)})
-    keys = frozenset([t for t in tset if t[0].isdigit()]) | names | (_MONTHS & tset)
-    if params.key_weight == 2:
-        weighted = [t + "\x1f0" for t in keys] + [t + "\x1f1" for t in keys]
-    else:
-        weighted = [f"{t}\x1f{i}" for t in keys for i in range(params.key_weight)]
+    numbers = [t for t in tset if t < "a"] if text.isascii() else [
+        t for t in tset if t[0].isdigit()]
+    keys = frozenset(numbers).union(names, _MONTHS.intersection(tset))
+    weighted = _weighted(keys, params.key_weight)
     hashed = RMinHash.hash_token_sets([shingles, tickers, names])
     unique = list(dict.fromkeys(hashed[0]))
     rate = params.anchor_rate
     anchors = [h for h in unique if not h % rate][: params.max_anchors]
-    stored = array("I", [h >> 32 for h in unique[: params.max_shingles]])
     minhash = RMinHash(params.num_perm, params.seed)
     if shingles:
-        minhash.update(shingles)
-        if weighted:
-            minhash.update(weighted)
+        minhash.update(shingles + weighted)
     joined = " ".join(tokens)
     tick = [h >> 32 for h in hashed[1]]
     return Features(
@@ -164,7 +190,7 @@ def extract(text: str, params: FeatureParams) -> Features:
         keys=keys,
         size=len(unique) + len(weighted),
         minhash=minhash,
-        shingles=_le_bytes(stored),
+        shingles=_high_halves(unique[: params.max_shingles]),
         tickers=tick,
         anchors=anchors,
         event_keys=sorted({*tick, *(h >> 32 for h in hashed[2])})[: params.max_event_keys],
@@ -186,37 +212,39 @@ def shingle_set(raw: bytes) -> set[int]:
     return set(values)
 
 
-def key_slots(tokens: Sequence[str], keys: Iterable[str]) -> list[int]:
-    """The key-token slots of a story: ``(context hash << 32) | value hash``, sorted.
+def key_slots(tokens: Sequence[str], keys: Iterable[str]) -> Slots:
+    """The key-token slots of a story: context -> the key tokens (characters sorted) in it.
 
-    Every key token (number, name, month) gives two slots: with the word on its left and with
-    the word on its right.  The value is the token's characters sorted, so a transposition
-    typo ("481,832" / "418,832", "Frankiln") is not read as another number or name.
+    Every key token (number, name, month) fills two slots: the context of the word on its
+    left, and of the word on its right.  The value is the token's characters sorted, so a
+    transposition typo ("481,832" / "418,832", "Frankiln") is not read as another number or
+    name.  Only compared within one process, so plain strings, no hashing.
     """
     keyset = keys if isinstance(keys, (set, frozenset)) else set(keys)
-    positions = [i for i, t in enumerate(tokens) if t in keyset]
-    if not positions:
-        return []
-    n = len(tokens)
-    sorted_chars = {t: "".join(sorted(t)) for t in keyset}
-    ctx: list[str] = []
-    vals: list[str] = []
-    for i in positions:
-        v = sorted_chars[tokens[i]]
-        ctx.append("<" + (tokens[i - 1] if i else ""))
-        ctx.append(">" + (tokens[i + 1] if i + 1 < n else ""))
-        vals.append(v)
-        vals.append(v)
-    hc, hv = RMinHash.hash_token_sets([ctx, vals])
-    return sorted({(c >> 32) << 32 | (v >> 32) for c, v in zip(hc, hv, strict=True)})
+    slots: Slots = {}
+    last = len(tokens) - 1
+    sorted_chars: dict[str, str] = {}
+    for i, token in enumerate(tokens):
+        if token not in keyset:
+            continue
+        value = sorted_chars.get(token)
+        if value is None:
+            value = sorted_chars[token] = "".join(sorted(token))
+        for ctx in ("<" + (tokens[i - 1] if i else ""), ">" + (tokens[i + 1] if i < last else "")):
+            held = slots.get(ctx)
+            if held is None:
+                slots[ctx] = {value}
+            else:
+                held.add(value)
+    return slots
 
 
-def stored_slots(text: str, keys: Iterable[str]) -> list[int]:
+def stored_slots(text: str, keys: Iterable[str]) -> Slots:
     """:func:`key_slots` of a stored story (its normalized text and key tokens)."""
     return key_slots(text.split(" ") if text else [], keys)
 
 
-def slot_agreement(mine: Sequence[int], theirs: Sequence[int]) -> tuple[int, int]:
+def slot_agreement(mine: Slots, theirs: Slots) -> tuple[int, int]:
     """(agreeing, contradicting) key-token contexts of two stories.
 
     A context (the word left, or right, of a number, name or month) both stories have agrees
@@ -224,26 +252,14 @@ def slot_agreement(mine: Sequence[int], theirs: Sequence[int]) -> tuple[int, int
     "div [12]", "said [Quaker]" vs "said [Unibancorp]".  Contexts only one story has (added,
     trimmed or edited text) count for neither.
     """
-    if not mine or not theirs:
-        return 0, 0
-    a: dict[int, set[int]] = {}
-    for s in mine:
-        c = s >> 32
-        if c in a:
-            a[c].add(s & _U32)
-        else:
-            a[c] = {s & _U32}
-    b: dict[int, set[int]] = {}
-    for s in theirs:
-        c = s >> 32
-        if c in a:
-            if c in b:
-                b[c].add(s & _U32)
-            else:
-                b[c] = {s & _U32}
+    if len(theirs) < len(mine):
+        mine, theirs = theirs, mine
     agree = contra = 0
-    for c, vb in b.items():
-        if a[c].isdisjoint(vb):
+    for ctx, values in mine.items():
+        other = theirs.get(ctx)
+        if other is None:
+            continue
+        if values.isdisjoint(other):
             contra += 1
         else:
             agree += 1

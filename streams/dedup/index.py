@@ -30,41 +30,48 @@ class Entry:
     tickers: tuple[int, ...] = ()
 
 
-def _post(postings: dict[int, int | list[int]], key: int, handle: int, cap: int) -> None:
-    posting = postings.get(key)
-    if posting is None:
-        postings[key] = handle
-    elif isinstance(posting, int):
-        postings[key] = [posting, handle]
-    else:
-        posting.append(handle)
-        if len(posting) > cap:
+def _post_all(postings: dict[int, int | list[int]], keys: Iterable[int], handle: int,
+              cap: int) -> None:
+    """Add ``handle`` to the posting of every key, keeping the ``cap`` newest per key."""
+    get = postings.get
+    for key in keys:
+        posting = get(key)
+        if posting is None:  # the common case: a key no other held story has
+            postings[key] = handle
+        elif isinstance(posting, int):
+            postings[key] = [posting, handle]
+        else:
+            posting.append(handle)
+            if len(posting) > cap:
+                del posting[0]
+
+
+def _unpost_all(postings: dict[int, int | list[int]], keys: Iterable[int], handle: int) -> None:
+    """Remove ``handle`` from the posting of every key."""
+    get = postings.get
+    for key in keys:
+        posting = get(key)
+        if posting is None:
+            continue
+        if isinstance(posting, int):
+            if posting == handle:  # the common case: only this story had the key
+                del postings[key]
+            continue
+        # Handles only grow and are appended, so a posting list is sorted: the oldest (the
+        # one eviction removes) is first, and one below the first was pushed out of a full
+        # list already (the common case for a frequent key).
+        first = posting[0]
+        if handle < first:
+            continue
+        if handle == first:
             del posting[0]
-
-
-def _unpost(postings: dict[int, int | list[int]], key: int, handle: int) -> None:
-    posting = postings.get(key)
-    if posting is None:
-        return
-    if isinstance(posting, int):
-        if posting == handle:
-            del postings[key]
-        return
-    # Handles only grow and are appended, so a posting list is sorted: the oldest (the one
-    # eviction removes) is first, and one below the first was pushed out of a full list.
-    if posting[0] == handle:
-        del posting[0]
-    elif handle < posting[0]:
-        return
-    else:
-        i = bisect_left(posting, handle)
-        if i == len(posting) or posting[i] != handle:
-            return
-        del posting[i]
-    if len(posting) == 1:
-        postings[key] = posting[0]
-    elif not posting:
-        del postings[key]
+        else:
+            i = bisect_left(posting, handle)
+            if i == len(posting) or posting[i] != handle:
+                continue
+            del posting[i]
+        if len(posting) == 1:
+            postings[key] = posting[0]
 
 
 @dataclass(slots=True)
@@ -102,14 +109,8 @@ class CandidateIndex:
         self.ids[handle] = story_id
         if minhash is not None:
             self.lsh.insert(handle, minhash)
-        for postings, keys, cap in ((self.anchors, entry.anchors, self.max_posting),
-                                    (self.events, entry.event_keys, self.max_event_posting)):
-            get = postings.get
-            for key in keys:
-                if get(key) is None:  # the common case, inline: a key no other story has
-                    postings[key] = handle
-                else:
-                    _post(postings, key, handle, cap)
+        _post_all(self.anchors, entry.anchors, handle, self.max_posting)
+        _post_all(self.events, entry.event_keys, handle, self.max_event_posting)
         heapq.heappush(self.heap, (event_time, story_id))
         if event_time > self.watermark:
             self.watermark = event_time
@@ -120,15 +121,8 @@ class CandidateIndex:
             return False
         self.ids.pop(entry.handle, None)
         self.lsh.remove(entry.handle)
-        handle = entry.handle
-        for postings, keys in ((self.anchors, entry.anchors), (self.events, entry.event_keys)):
-            get = postings.get
-            for key in keys:
-                posting = get(key)
-                if posting == handle:  # the common case, inline: only this story had it
-                    del postings[key]
-                elif posting is not None:
-                    _unpost(postings, key, handle)
+        _unpost_all(self.anchors, entry.anchors, entry.handle)
+        _unpost_all(self.events, entry.event_keys, entry.handle)
         # The heap entry is dropped lazily (see ``pop_oldest``).
         return True
 
