@@ -168,3 +168,49 @@ def test_cancelled_agent_finishes_its_batch_before_stopping() -> None:
 
     asyncio.run(go())
     assert finished == ["batch"]
+
+
+class FakeStream:
+    """What ``agents._batches`` uses of a Faust stream: ``events()``, ``enable_acks``, ``ack``."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.enable_acks = True
+        self.acked: list[Any] = []
+
+    async def events(self) -> Any:
+        while (item := await self.queue.get()) is not None:
+            yield item
+
+    async def ack(self, event: Any) -> bool:
+        self.acked.append(event)
+        return True
+
+
+def test_batches_wait_for_a_first_event_then_within_for_company_and_ack_after() -> None:
+    async def go() -> None:
+        stream = FakeStream()
+        batches = agents._batches(stream, 3, 0.05)  # type: ignore[arg-type]
+        first = asyncio.ensure_future(anext(batches))
+        await asyncio.sleep(0.2)  # idle longer than `within`: no empty batch comes out
+        assert not first.done()
+        for n in range(5):
+            stream.queue.put_nowait(n)
+        assert await first == [0, 1, 2]  # full at max_
+        assert not stream.enable_acks and stream.acked == []
+        assert await anext(batches) == [3, 4]  # the rest, once `within` has passed
+        assert stream.acked == [0, 1, 2]  # acked when the next batch was asked for
+        await batches.aclose()  # closing acks the batch in hand and restores the acks flag
+        assert stream.acked == [0, 1, 2, 3, 4] and stream.enable_acks
+
+    asyncio.run(go())
+
+
+def test_batches_end_with_the_stream() -> None:
+    async def go() -> list[Any]:
+        stream = FakeStream()
+        for item in (1, 2, None):
+            stream.queue.put_nowait(item)
+        return [b async for b in agents._batches(stream, 10, 0.01)]  # type: ignore[arg-type]
+
+    assert asyncio.run(go()) == [[1, 2]]
