@@ -56,6 +56,10 @@ SEND_RETRY_MAX_DELAY = 30.0
 # throughput and saves latency on every hop.
 BATCH_MAX = 64
 BATCH_WAIT_SECONDS = 0.01
+# Every batch (enrich's too) also closes once BATCH_GAP_SECONDS pass with no new event: what
+# arrived together (one fetch, one upstream batch) stays together, and a burst's first story
+# does not sit out the whole wait while the upstream stage is busy with the rest.
+BATCH_GAP_SECONDS = 0.005
 # How long a stopping agent lets its batch in flight finish.
 SHUTDOWN_DRAIN_SECONDS = 60.0
 
@@ -260,10 +264,11 @@ async def _complete(batch: Awaitable[None]) -> None:
 
 
 async def _batches(
-    stream: faust.StreamT[bytes], max_: int, within: float
+    stream: faust.StreamT[bytes], max_: int, within: float, gap: float = BATCH_GAP_SECONDS
 ) -> AsyncGenerator[list[EventT[bytes]], None]:
     """Batches of at most ``max_`` events: the first event of a batch is awaited with no
-    timer, then the batch takes what arrives within ``within`` seconds of it.
+    timer, then the batch takes what arrives within ``within`` seconds of it, until ``gap``
+    seconds pass without a new event.
 
     Acks as ``Stream.take_events`` does: a batch's events when the next batch is asked for,
     or when the generator is closed (so use it under ``contextlib.aclosing``). Unlike
@@ -289,7 +294,7 @@ async def _batches(
             deadline = loop.time() + within
             while len(batch) < max_:
                 pending = asyncio.ensure_future(anext(events))
-                await asyncio.wait({pending}, timeout=max(0.0, deadline - loop.time()))
+                await asyncio.wait({pending}, timeout=max(0.0, min(gap, deadline - loop.time())))
                 if not pending.done() or pending.exception() is not None:
                     break  # a failed fetch is raised by the next batch's first await
                 batch.append(pending.result())
