@@ -9,11 +9,16 @@ the default 72 h window holds 51,840 stories and is full long before the first c
 10% of the stories are near-duplicates of a recent one (words edited, a paragraph dropped or a
 boilerplate line added), 2% exact copies, 1% replays.
 
-Reports, for the last ``--sample`` stories before each checkpoint: the median and p99
-microseconds per ``decide()`` call, the same for a baseline measured in the same run over the
-same stories (the exact-hash stage this replaced: blake2b over the normalized text and three dict
-lookups/writes, no MinHash), their ratio, the number of stories held in the state, and the
-process RSS.  Machine load moves the absolute numbers; the ratio is the steadier figure.
+Reports, for the last ``--sample`` stories before each checkpoint: the median and p99 CPU
+microseconds (``time.process_time``: other processes on a shared machine do not count) per
+``decide()`` call, the same for a baseline measured in the same run over the same stories (the
+exact-hash stage this replaced: blake2b over the normalized text and three dict lookups/writes,
+no MinHash), their ratio, the number of stories held in the state, and the process RSS.  Machine
+load moves the absolute numbers; the ratio is the steadier figure.
+
+``--reference DIR`` also runs the dedup stage of another checkout (``DIR/streams/dedup``, e.g.
+``git archive <commit> streams | tar -x -C DIR``) over the same stream with its own state, its
+calls interleaved with this tree's (order alternating), and reports the ratio of the two.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import importlib.util
 import random
 import statistics
 import sys
@@ -29,9 +35,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from types import ModuleType
+
 from streams.dedup import DedupState, decide
 from streams.enrich.text_stats import exact_fingerprint
-from streams.records import Enriched, Fingerprints, Segmented, Source
+from streams.records import Dedup, Enriched, Fingerprints, Segmented, Source
+
+
+def load_reference(root: Path) -> ModuleType:
+    """``root/streams/dedup`` as a module of its own, beside this tree's ``streams.dedup``."""
+    package = root / "streams" / "dedup"
+    ours = {name: sys.modules.pop(name) for name in list(sys.modules)
+            if name == "streams.dedup" or name.startswith("streams.dedup.")}
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "streams.dedup", package / "__init__.py", submodule_search_locations=[str(package)])
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["streams.dedup"] = module
+        spec.loader.exec_module(module)
+    finally:
+        for name in [n for n in sys.modules if n == "streams.dedup" or
+                     n.startswith("streams.dedup.")]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+    return module
 
 
 def rss_mb() -> float:
@@ -125,6 +153,11 @@ def baseline_decide(item: Enriched, stories: dict[str, bytes], fps: dict[str, by
     fps.setdefault(fp, seg.story_id.encode())
 
 
+def same_verdict(a: Dedup, b: Dedup) -> bool:
+    return (a.status, a.canonical_id, a.similarity, a.cluster_id) == (
+        b.status, b.canonical_id, b.similarity, b.cluster_id)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--stories", type=int, default=300_000)
@@ -136,19 +169,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--progress", type=int, default=0, metavar="N",
                     help="also print RSS and stories held every N stories (long runs)")
+    ap.add_argument("--reference", type=Path, metavar="DIR",
+                    help="also time DIR/streams/dedup (another checkout) on the same stream")
     args = ap.parse_args(argv)
     checkpoints = sorted(int(c) for c in args.checkpoints.split(","))
     state = DedupState.in_memory(window_hours=args.window_hours, max_entries=args.max_entries)
+    ref = load_reference(args.reference) if args.reference else None
+    ref_state = None if ref is None else ref.DedupState.in_memory(
+        window_hours=args.window_hours, max_entries=args.max_entries)
     base_stories: dict[str, bytes] = {}
     base_fps: dict[str, bytes] = {}
     stream = Stream(args.seed, args.interval)
     costs: list[float] = []
     base_costs: list[float] = []
+    ref_costs: list[float] = []
     statuses: dict[str, int] = {}
+    differ = 0
     now = time.time()
+    clock = time.process_time
     print(f"stream: {args.stories} stories, one per {args.interval}s event time, window "
           f"{args.window_hours} h (= {int(args.window_hours * 3600 / args.interval)} stories), "
-          f"cap {args.max_entries}")
+          f"cap {args.max_entries}; CPU time per call")
     rows = []
     started = time.perf_counter()
     for i in range(1, args.stories + 1):
@@ -156,17 +197,28 @@ def main(argv: list[str] | None = None) -> int:
         sample = i > checkpoints[0] - args.sample and any(
             c - args.sample < i <= c for c in checkpoints)
         if sample:
-            t0 = time.perf_counter()
+            ref_first = ref is not None and i % 2 == 0
+            if ref_first:
+                t0 = clock()
+                ref_verdict = ref.decide(item, ref_state, now)
+                ref_costs.append(clock() - t0)
+            t0 = clock()
             verdict = decide(item, state, now)
-            t1 = time.perf_counter()
+            t1 = clock()
             baseline_decide(item, base_stories, base_fps)
-            t2 = time.perf_counter()
+            t2 = clock()
+            if ref is not None and not ref_first:
+                ref_verdict = ref.decide(item, ref_state, now)
+                ref_costs.append(clock() - t2)
             costs.append(t1 - t0)
             base_costs.append(t2 - t1)
             statuses[verdict.status] = statuses.get(verdict.status, 0) + 1
+            differ += ref is not None and not same_verdict(verdict, ref_verdict)
         else:
             decide(item, state, now)
             baseline_decide(item, base_stories, base_fps)
+            if ref is not None:
+                ref.decide(item, ref_state, now)
         if len(base_stories) > 60_000:  # keep the baseline's dicts bounded too
             base_stories.clear()
             base_fps.clear()
@@ -183,8 +235,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{i:>9} stories: decide median {med:7.1f} us  p99 {p99:7.1f} us | baseline "
                   f"median {bmed:6.1f} us | ratio {med / bmed:5.1f}x | held {row[5]} "
                   f"(table {row[6]}) | RSS {row[7]:7.1f} MB | {statuses}", flush=True)
+            if ref_costs:
+                rmed = statistics.median(ref_costs) * 1e6
+                print(f"{'':>9}  reference median {rmed:7.1f} us ({rmed / bmed:5.1f}x baseline) "
+                      f"| this / reference {med / rmed:5.3f} | verdicts differing {differ}",
+                      flush=True)
             costs.clear()
             base_costs.clear()
+            ref_costs.clear()
             statuses.clear()
     if len(rows) >= 2:
         first, last = rows[0], rows[-1]

@@ -47,8 +47,17 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from streams.decode import canonical_url
+from streams.dedup.boilerplate import (
+    ShingleCounts,
+    boilerplate_veto,
+    common,
+    new_shingles,
+    shingle_array,
+)
 from streams.dedup.features import (
     FeatureParams,
     Features,
@@ -80,6 +89,13 @@ class DedupParams:
     # and they are at least this share of the contexts both stories have.
     max_contradictions: float = 0.2
     min_contradictions: int = 2
+    # Boilerplate: a shingle that this many held stories brought in (a site's header or
+    # footer, a template line) cannot carry a match alone -- without such shingles an
+    # accepted pair must still share ``boilerplate_containment`` of the smaller rest, if
+    # both keep ``boilerplate_min_size`` shingles.  0: off.
+    boilerplate_count: int = 8
+    boilerplate_min_size: int = 10
+    boilerplate_containment: float = 0.4
     # Event clusters (``cluster_id``): names + tickers shared with a held story.
     cluster_window_hours: float = 36.0
     min_event_keys: int = 3
@@ -255,7 +271,9 @@ class DedupState:
     def _rebuild(self) -> CandidateIndex:
         fp = self.params.features
         index = CandidateIndex(num_perm=fp.num_perm, num_bands=self.params.lsh_bands,
-                               max_event_posting=self.params.event_common)
+                               max_event_posting=self.params.event_common,
+                               window_seconds=self.window_hours * 3600.0)
+        held: list[tuple[float, str, SeenStory]] = []
         for story_id, raw in list(self.stories.items()):
             if raw is None:
                 continue
@@ -264,7 +282,25 @@ class DedupState:
                 continue
             index.add(story_id, _minhash_of(seen, fp), seen.anchors, seen.event_time,
                       seen.event_keys, seen.cluster(story_id), seen.tickers)
+            held.append((seen.event_time, story_id, seen))
+        for _, story_id, seen in sorted(held, key=lambda h: (h[0], h[1])):
+            self._recount(index.counts, story_id, seen, index.watermark)
         return index
+
+    def _recount(self, counts: ShingleCounts, story_id: str, seen: SeenStory,
+                 watermark: float) -> None:
+        """Shingle counts of a held story on a rebuild: a copy's relative to its canonical
+        story (the story it matched is not stored; its canonical is the closest we have)."""
+        if seen.status == "duplicate" or not seen.shingles:
+            return
+        canonical = None
+        if seen.status != "original" and seen.canonical_id and seen.canonical_id != story_id:
+            canonical = self.seen(seen.canonical_id)
+        if canonical is None or not canonical.shingles:
+            counts.add(shingle_array(seen.shingles), watermark)
+        else:
+            counts.add(new_shingles(shingle_set(seen.shingles), shingle_set(canonical.shingles)),
+                       watermark)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -358,13 +394,16 @@ class Match:
     seen: SeenStory
 
 
-def similarity(features: Features, seen: SeenStory, params: DedupParams) -> tuple[float, bool]:
+def similarity(features: Features, seen: SeenStory, params: DedupParams,
+               counts: ShingleCounts | None = None) -> tuple[float, bool]:
     """(score, accepted) of a stored story against a new one: the verification step.
 
     Exact Jaccard and containment of the two shingle sets; accepted above either threshold
     unless the key tokens veto it: both stories carry tickers and share none, or the numbers,
     names and months contradict (:func:`streams.dedup.features.slot_agreement`: at least
-    ``min_contradictions`` contexts, and ``max_contradictions`` of those both stories have).
+    ``min_contradictions`` contexts, and ``max_contradictions`` of those both stories have);
+    or (given the held stories' shingle ``counts``) the pair passes only on boilerplate
+    (:func:`streams.dedup.boilerplate.boilerplate_veto`).
     """
     if not seen.shingles or not features.shingles:
         return 0.0, False
@@ -391,7 +430,18 @@ def similarity(features: Features, seen: SeenStory, params: DedupParams) -> tupl
         if (contra >= params.min_contradictions
                 and contra >= params.max_contradictions * (agree + contra)):
             accepted = False
+    if accepted and counts is not None and params.boilerplate_count:
+        accepted = not _boilerplate_only(features, seen, mine, theirs, params, counts)
     return score, accepted
+
+
+def _boilerplate_only(features: Features, seen: SeenStory, mine: set[int], theirs: set[int],
+                      params: DedupParams, counts: ShingleCounts) -> bool:
+    limit = params.boilerplate_count
+    boiler = features.common_shingles(counts, limit) | common(
+        shingle_array(seen.shingles), counts, limit)
+    return boilerplate_veto(mine, theirs, boiler, params.boilerplate_min_size,
+                            params.boilerplate_containment)
 
 
 def find_match(features: Features, state: DedupState, exclude: str) -> tuple[Match | None, float]:
@@ -406,7 +456,7 @@ def find_match(features: Features, state: DedupState, exclude: str) -> tuple[Mat
         seen = state.seen(sid)
         if seen is None:
             continue
-        score, accepted = similarity(features, seen, params)
+        score, accepted = similarity(features, seen, params, state.index.counts)
         best_score = max(best_score, score)
         if accepted and (best is None or score > best.score
                          or (score == best.score and sid < best.story_id)):
@@ -447,13 +497,14 @@ def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
     t = event_time(item, now)
     verdict: Dedup
     cluster: str
+    basis: SeenStory | None = None  # the held story this one was compared to and follows
     first_same = state.first_with_fingerprint(fingerprint)
     first_at_url = state.first_at_url(url_key) if url_key else None
     if previous is not None:
         score, _ = similarity(features, previous, params)
         verdict = Dedup(status="update", canonical_id=previous.canonical_id or story_id,
                         similarity=round(score, 4))
-        cluster = previous.cluster(story_id)
+        cluster, basis = previous.cluster(story_id), previous
     elif first_same is not None and first_same != story_id and first_same in state.stories:
         canonical, cluster = _canonical_of(state, first_same)
         verdict = Dedup(status="duplicate", canonical_id=canonical, similarity=1.0)
@@ -462,7 +513,7 @@ def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
         score, _ = similarity(features, url_seen, params)
         verdict = Dedup(status="update", canonical_id=url_seen.canonical_id or first_at_url,
                         similarity=round(score, 4))
-        cluster = url_seen.cluster(first_at_url)
+        cluster, basis = url_seen.cluster(first_at_url), url_seen
     else:
         match, best_score = find_match(features, state, story_id)
         if match is None:
@@ -474,7 +525,7 @@ def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
             verdict = Dedup(status=status,  # type: ignore[arg-type]
                             canonical_id=match.seen.canonical_id or match.story_id,
                             similarity=1.0 if status == "duplicate" else round(match.score, 4))
-            cluster = match.seen.cluster(match.story_id)
+            cluster, basis = match.seen.cluster(match.story_id), match.seen
     cluster_id = None if cluster == verdict.canonical_id else cluster
     verdict.cluster_id = cluster_id
 
@@ -507,8 +558,18 @@ def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
     ))
     index.add(story_id, features.minhash, features.anchors, t, features.event_keys,
               cluster, features.tickers)
+    if verdict.status != "duplicate" and features.shingles:
+        index.counts.add(_brought_in(features, basis), index.watermark)
     state.evict()
     return verdict
+
+
+def _brought_in(features: Features, basis: SeenStory | None) -> npt.NDArray[np.uint32]:
+    """The shingles a story adds to the held ones' counts: all of an original's, only the new
+    ones of a copy or an update (its text counts once however often it is re-published)."""
+    if basis is None or not basis.shingles:
+        return shingle_array(features.shingles)
+    return new_shingles(features.shingle_set, shingle_set(basis.shingles))
 
 
 def _verdict(status: str, canonical_id: str | None, similarity: float,

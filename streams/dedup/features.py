@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 from rensa import RMinHash
 
+from streams.dedup.boilerplate import ShingleCounts, common, shingle_array
+
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _TOKEN = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]+")
@@ -84,12 +86,19 @@ class Features:
     digest: str  # the exact key: blake2b of ``text``
     _slots: Slots | None = None
     _shingle_set: set[int] | None = None
+    _common: set[int] | None = None
 
     @property
     def slots(self) -> Slots:
         if self._slots is None:
             self._slots = key_slots(self.tokens, self.keys)
         return self._slots
+
+    def common_shingles(self, counts: ShingleCounts, min_count: int) -> set[int]:
+        """This story's shingles that at least ``min_count`` held stories brought in."""
+        if self._common is None:
+            self._common = common(shingle_array(self.shingles), counts, min_count)
+        return self._common
 
     @property
     def shingle_set(self) -> set[int]:

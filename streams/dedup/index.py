@@ -7,7 +7,8 @@ lazily from the stored records, which carry each story's MinHash state, anchors 
 * ``anchors``  anchor shingle hash -> recent handles (bounded posting lists);
 * ``events``   event key (name / ticker hash) -> recent handles (bounded posting lists; a full
                list marks a key too common to tell events apart), for ``cluster_id``;
-* ``heap``     (event_time, story_id) min-heap for eviction by window and size cap.
+* ``heap``     (event_time, story_id) min-heap for eviction by window and size cap;
+* ``counts``   how many held stories brought each shingle in (boilerplate, ``boilerplate.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rensa import RMinHash, RMinHashLSH
+
+from streams.dedup.boilerplate import ShingleCounts
 
 
 @dataclass(slots=True)
@@ -90,9 +93,13 @@ class CandidateIndex:
     heap: list[tuple[float, str]] = field(default_factory=list)
     next_handle: int = 0
     watermark: float = float("-inf")
+    # Shingle counts age out in two generations of half this (the window) each.
+    window_seconds: float = 72 * 3600.0
+    counts: ShingleCounts = field(init=False)
 
     def __post_init__(self) -> None:
         self.lsh = RMinHashLSH(0.5, self.num_perm, self.num_bands)
+        self.counts = ShingleCounts(self.window_seconds / 2)
 
     def __len__(self) -> int:
         return len(self.entries)
