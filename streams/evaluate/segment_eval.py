@@ -301,25 +301,40 @@ def _fmt_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+_KEYS: dict[str, str] = {}
+
+
 def _cache_key(pages: list[dict[str, Any]], k: int) -> str:
-    """Fold models depend on the data, the fold count and the feature / rule / training code."""
+    """Fold models are a function of the training data (every page's line features, labels
+    and weights, as ``training/segment/train.py`` builds them), the fold count and the training
+    script (its parameters): the key hashes exactly these. A code change that leaves the data
+    as it was (a faster feature computation) keeps the cached models; any change of the data
+    retrains them. Building the data takes some seconds; the key is computed once per process.
+    Without the training package, the code that shapes the data is hashed instead."""
     import hashlib
 
     root = Path(__file__).resolve().parents[2]
-    h = hashlib.sha1(f"{k}:{len(pages)}".encode())
-    for p in pages:
-        h.update(str(p.get("id")).encode())
-    # Everything that shapes the training data; in text.py only the part before the model's
-    # decision code (changing how the model's output is used does not change the fold models).
-    files = [*sorted((root / "streams/segment").glob("*.py")), root / "training/segment/train.py"]
-    for f in files:
-        if not f.exists():
-            continue
-        data = f.read_bytes()
-        if f.name == "text.py":
-            data = data.split(b"#: Rule kinds the model may not override")[0]
-        h.update(data)
-    return h.hexdigest()[:16]
+    ids = hashlib.sha1("\n".join(str(p.get("id")) for p in pages).encode()).hexdigest()
+    memo = f"{k}:{ids}"
+    if memo in _KEYS:
+        return _KEYS[memo]
+    h = hashlib.sha1(f"{k}:{len(pages)}:{ids}".encode())
+    script = root / "training/segment/train.py"
+    if script.exists():
+        h.update(script.read_bytes())
+    try:
+        import numpy as np
+
+        from training.segment import train
+    except ImportError:
+        for f in sorted((root / "streams/segment").glob("*.py")):
+            h.update(f.read_bytes())
+    else:
+        ds = train.build_dataset(pages, verbose=False)
+        for arr in (ds.x, ds.y, ds.w, ds.page, ds.form):
+            h.update(np.ascontiguousarray(arr).tobytes())
+    _KEYS[memo] = key = h.hexdigest()[:16]
+    return key
 
 
 def cv_models(pages: list[dict[str, Any]], k: int, cache: Path | None) -> dict[int, Any] | None:
@@ -349,6 +364,26 @@ def save_cv_models(
         (d / f"fold{f}.json").write_text(json.dumps(m.spec, separators=(",", ":")))
 
 
+def cv_rankers(
+    pages: list[dict[str, Any]], k: int, models: dict[int, Any], cache: Path | None
+) -> dict[int, Any] | None:
+    """Headline rankers for the held-out rows (fold ``f``'s ranker never saw fold ``f``:
+    nested cross-validation, see ``streams.segment.headline_train``); trained when missing."""
+    try:
+        from streams.segment import headline_train
+    except ImportError as e:  # pragma: no cover
+        print(f"[segment-eval] no fold rankers ({e})", file=sys.stderr)
+        return None
+    if k != headline_train.K:
+        print(f"[segment-eval] fold rankers need --cv {headline_train.K}", file=sys.stderr)
+        return None
+    try:
+        return headline_train.fold_rankers(pages, models, cache)
+    except ImportError as e:  # scikit-learn not available
+        print(f"[segment-eval] cannot train fold rankers ({e})", file=sys.stderr)
+        return None
+
+
 def _fold_of(page_id: str, k: int) -> int:
     import hashlib
 
@@ -366,16 +401,21 @@ def run(
     in_sample: bool = True,
     cache: Path | None = None,
     models: dict[int, Any] | None = None,
+    line_head: bool = False,
 ) -> dict[str, Any]:
+    from streams.segment.headline import use_ranker
     from streams.segment.model import use_model
 
     forms = ["html", "text"] if form == "both" else [form]
     pages = list(load(data, limit)) if isinstance(data, Path) else list(data)[:limit]
     if cv and cv > 1 and models is None:
         models = cv_models(pages, cv, cache)
+    rankers = cv_rankers(pages, cv, models, cache) if models is not None else None
     variants: list[tuple[str, Any]] = []  # (row suffix, model selector)
     if models is not None:
         variants.append((f"oof{cv}", "cv"))
+        if line_head:
+            variants.append((f"oof{cv} line-head", "cv-line-head"))
     if in_sample:
         variants.append(("in-sample" if models is not None else "", "packaged"))
     if rules:
@@ -388,9 +428,15 @@ def run(
     t_start = time.perf_counter()
     for i, page in enumerate(pages):
         for suffix, sel in variants:
-            ctx: contextlib.AbstractContextManager[None]
-            if sel == "cv":
-                ctx = use_model(models[_fold_of(str(page.get("id")), cv)])  # type: ignore[index]
+            ctx: contextlib.AbstractContextManager[Any]
+            if sel in ("cv", "cv-line-head"):
+                fold = _fold_of(str(page.get("id")), cv)
+                stack = contextlib.ExitStack()
+                stack.enter_context(use_model(models[fold]))  # type: ignore[index]
+                # Held out: the fold's ranker, or none (the line model's own choice).
+                ranker = rankers.get(fold) if rankers is not None and sel == "cv" else None
+                stack.enter_context(use_ranker(ranker))
+                ctx = stack
             elif sel == "packaged":
                 ctx = contextlib.nullcontext()
             else:
@@ -487,6 +533,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--rules", action="store_true", help="add rows for the rules alone (no model)")
     ap.add_argument(
+        "--line-head",
+        action="store_true",
+        help="add held-out rows whose headline is the line model's choice (no ranker)",
+    )
+    ap.add_argument(
         "--no-in-sample",
         action="store_true",
         help="skip the rows of the packaged (in-sample) model",
@@ -511,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         rules=args.rules,
         in_sample=not args.no_in_sample,
         cache=args.cache,
+        line_head=args.line_head,
     )
     print(_fmt_table(res["rows"]))
     print(f"\n{res['convention']}\n{res['held_out']}")

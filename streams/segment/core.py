@@ -131,6 +131,22 @@ def _html_hint(raw: RawStory, r: Rendered) -> str | None:
     return hint
 
 
+def _titles(raw: RawStory) -> tuple[str, ...]:
+    t = clean_title(raw.title)
+    return (t,) if t else ()
+
+
+def _html_titles(raw: RawStory, r: Rendered) -> tuple[str, ...]:
+    """The page's titles as given, for the headline ranker: the envelope's, ``<title>``
+    whole (site and section parts included) and ``og:title``."""
+    out = [clean_title(t) for t in (raw.title, r.title, r.og_title)]
+    return tuple(t for t in out if t)
+
+
+def _h1(r: Rendered) -> str | None:
+    return clean_title(r.h1[0]) if r.h1 else None
+
+
 def _segment(raw: RawStory) -> Segmented:
     body = raw.body if isinstance(raw.body, str) else ""
     if len(body) > MAX_CHARS:
@@ -141,7 +157,9 @@ def _segment(raw: RawStory) -> Segmented:
     if kind == "html":
         r = render(body)
         hint = _html_hint(raw, r)
-        p = segment_text(r.lines, title_hint=hint, hints=r.hints)
+        p = segment_text(
+            r.lines, title_hint=hint, hints=r.hints, titles=_html_titles(raw, r), h1=_h1(r)
+        )
         if p.headline is None and hint:
             p.headline = hint
         return _from_text_parts(raw, "html", p, r.published, r.lang)
@@ -159,7 +177,7 @@ def _segment(raw: RawStory) -> Segmented:
             _published(w.dateline, None, [], raw),
             None,
         )
-    p = segment_text(clean_text(body), title_hint=raw.title)
+    p = segment_text(clean_text(body), title_hint=raw.title, titles=_titles(raw))
     return _from_text_parts(raw, "text", p, None, None)
 
 
@@ -174,9 +192,13 @@ def analysis_for(raw: RawStory) -> Analysis | None:
     kind = sniff(body, raw.content_type)
     if kind == "html":
         r = render(body)
-        return analyze(r.lines, title_hint=_html_hint(raw, r), hints=r.hints)
+        an = analyze(r.lines, title_hint=_html_hint(raw, r), hints=r.hints)
+        an.titles, an.h1 = _html_titles(raw, r), _h1(r)
+        return an
     if kind == "text":
-        return analyze(clean_text(body), title_hint=raw.title)
+        an = analyze(clean_text(body), title_hint=raw.title)
+        an.titles = _titles(raw)
+        return an
     return None
 
 

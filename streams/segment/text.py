@@ -44,8 +44,9 @@ from streams.segment.features import (
     featurize,
 )
 from streams.segment.features import content_words as _content_words
+from streams.segment.headline import NOT_HEAD, choose, is_noise
 from streams.segment.html import F_CAPTION, F_COMMENT, F_H1, F_HEADING, F_NAV, RenderedLine
-from streams.segment.model import C_BODY, C_COMMENT, C_HEAD, TreeModel, get_model
+from streams.segment.model import C_BODY, C_COMMENT, TreeModel, get_model
 
 _WORD = re.compile(r"\w+")
 _END_PUNCT = re.compile(r"[.!?\"\u201d\u2019')\]:;]\s*$")
@@ -382,14 +383,6 @@ def _choose_region(lines: list[Line], page: PageText | None = None) -> tuple[int
     return a, b
 
 
-_HEAD_NOISE = re.compile(
-    r"(?i)\b(?:writer|correspondent|reporter|staff|editor|news service|contributor|columnist|ago|"
-    r"e-?mail|print|tell a friend|send|single page|recipient|reprints?|most[- ]read|subscribe|"
-    r"click|comments?|posted|updated|photo|photograph|view|enlarge|caption|share|video|audio)\b"
-    r"|^(?:by|from)\b|https?://|www\.|\[\w+\]$|@"
-)
-
-
 def _headline(
     lines: list[Line], start: int, title_hint: str | None, lead: str | None
 ) -> int | None:
@@ -419,7 +412,7 @@ def _headline(
             score -= 1.0 if ln.words <= 12 else 2.5
         if 4 <= ln.words <= 18:
             score += 1.0
-        if _HEAD_NOISE.search(ln.text):
+        if is_noise(ln.text):
             score -= 3.0
         if ln.text.isupper() and ln.words <= 4:
             score -= 2.0
@@ -455,6 +448,8 @@ class Analysis:
     is_html: bool
     meta_head: list[bool] = field(default_factory=list)
     page: PageText | None = None
+    titles: tuple[str, ...] = ()  # the page's titles as given (<title> whole, og:title)
+    h1: str | None = None  # the page's first h1 text
 
 
 _META_HINT = re.compile(r"\d|(?i:\b(?:wrote|writes|said|says|by|posted)\b)")
@@ -600,9 +595,7 @@ def _segment_rules(an: Analysis) -> TextParts:
 
 #: Rule kinds the model may not override (strong signals).
 _STRONG = frozenset(["caption", "credit", "byline", "date", "agency", "marker"])
-_NOT_HEAD = frozenset(["caption", "credit", "byline", "date", "agency", "marker", "boiler"])
 BODY_MIN = 0.5
-HEAD_MIN = 0.15
 COMMENT_MIN = 0.5
 COMMENTS_MODE = "longest"  # rule-parsed vs model comments: keep the one with more text
 _HEADER_SHARE = 0.2  # rough share of a comment section's characters in author/time headers
@@ -633,17 +626,12 @@ def _model_body(lines: list[Line], p: np.ndarray) -> tuple[int, int, list[int]] 
     return idx[0], idx[-1], idx
 
 
-def _model_headline(an: Analysis, p: np.ndarray, a: int) -> int | None:
-    ph = p[:, C_HEAD]
-    lo = max(0, a - 60)
-    best = -1.0
-    h = None
-    lines = an.lines
-    for k in range(lo, min(len(lines), a + 1)):
-        # A dateline, byline, credit, caption or comment marker is never the headline.
-        if ph[k] > best and lines[k].kind not in _NOT_HEAD:
-            best, h = float(ph[k]), k
-    if h is None or best < HEAD_MIN:
+def _model_headline(an: Analysis, p: np.ndarray, x: np.ndarray, a: int) -> int | None:
+    """The headline line: the second-stage ranker's choice among the candidates above the
+    body (:mod:`streams.segment.headline`); never a line the rules call a caption, credit,
+    byline, dateline, agency tag, comment marker or boilerplate."""
+    h = choose(an, p, x, a)
+    if h is not None and an.lines[h].kind in NOT_HEAD:  # pragma: no cover - by construction
         return an.rule_head
     return h
 
@@ -677,12 +665,13 @@ def _model_comments(an: Analysis, p: np.ndarray, b: int) -> list[Comment]:
 
 def _segment_model(an: Analysis, model: TreeModel) -> TextParts:
     lines = an.lines
-    p = model.predict_proba(features_of(an))
+    x = features_of(an)
+    p = model.predict_proba(x)
     got = _model_body(lines, p)
     if got is None:
         return _segment_rules(an)
     a, b, body_idx = got
-    h = _model_headline(an, p, a)
+    h = _model_headline(an, p, x, a)
     parts = _finish(an, a, b, body_idx, h, _byline_near(lines, a, b))
     # Comments: a marked section that parses into authored / timed items (rules) wins; else the
     # lines the model calls comments.
@@ -701,16 +690,20 @@ def segment_text(
     text: str | list[str],
     title_hint: str | None = None,
     hints: dict[int, RenderedLine] | None = None,
+    titles: tuple[str, ...] = (),
+    h1: str | None = None,
 ) -> TextParts:
     """Segment a cleaned plain-text page dump (see :func:`streams.segment.clean.clean_text`).
 
     ``text`` may be given as lines; ``hints`` (raw line index -> HTML evidence) come from
-    :func:`streams.segment.html.render`. Uses the packaged line classifier when it is available,
+    :func:`streams.segment.html.render`; ``titles`` (the page's titles as given) and ``h1``
+    inform the headline choice. Uses the packaged line classifier when it is available,
     the rules alone otherwise.
     """
     an = analyze(text, title_hint, hints)
     if not an.lines:
         return TextParts()
+    an.titles, an.h1 = titles, h1
     model = get_model()
     if model is None:
         return _segment_rules(an)
