@@ -100,13 +100,16 @@ class Proc:
         m = re.search(r"VmRSS:\s+(\d+) kB", text)
         return int(m.group(1)) / 1024 if m else None
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the process so far (all its threads), from /proc.
+    def cpu_seconds(self, main_thread: bool = False) -> float:
+        """User + system CPU time of the process so far (all its threads), from /proc; with
+        ``main_thread``, of its main thread only (a worker's event loop: Kafka, Faust, dedup).
 
         CPU per message is the comparable figure on a machine shared with other jobs: wall
         time there depends on who else runs, CPU time much less."""
+        pid = self.popen.pid
+        path = f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat"
         try:
-            fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = Path(path).read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             return float("nan")
         # fields[0] is the state (field 3 of stat(5)); utime and stime are fields 14 and 15
@@ -1135,6 +1138,9 @@ class Bench:
             f: {"pipeline": [], "script": [], "process": []} for f in FORMS
         }
         procs = {"pipeline": pipeline.proc, "script": script.proc, "process": self.process}
+        # the worker's event-loop thread alone, per story (the rest: stage threads, fetcher)
+        loop_cpu: dict[str, list[float]] = {f: [] for f in FORMS}
+        idle = self._idle_cpu(pipeline.proc)
         before = stage_sums(pipeline.metrics())
         rss = [pipeline.proc.rss_mb()]
         for rep, pages in enumerate(self.slices):
@@ -1145,6 +1151,7 @@ class Bench:
                 for who in order:
                     msgs = messages_for(pages, [form], f"r{rep}{who}")
                     cpu0 = procs[who].cpu_seconds()
+                    loop0 = pipeline.proc.cpu_seconds(main_thread=True)
                     if who == "process":
                         reply = self._process_call("run", [v for _, v in msgs])
                         rate = reply["n"] / reply["seconds"]
@@ -1157,14 +1164,21 @@ class Bench:
                     got[who] = rate
                     rates[form][who].append(rate)
                     cpu[form][who].append((procs[who].cpu_seconds() - cpu0) / len(msgs))
+                    if who == "pipeline":
+                        loop_cpu[form].append(
+                            (pipeline.proc.cpu_seconds(main_thread=True) - loop0) / len(msgs)
+                        )
                     log(f"rep {rep} {form}: {who} {rate:.2f} stories/s, "
                         f"{cpu[form][who][-1] * 1e3:.0f} ms CPU/story")  # fmt: skip
                 vs_script[form].append(got["pipeline"] / got["script"])
                 vs_process[form].append(got["pipeline"] / got["process"])
             rss.append(pipeline.proc.rss_mb())
-        after = stage_sums(pipeline.metrics())
+        metrics_after = pipeline.metrics()
+        after = stage_sums(metrics_after)
         self.raw["pipeline"] = {"rates": rates, "vs_script": vs_script, "cpu_s_per_story": cpu,
-                                "vs_process": vs_process, "worker_rss_mb": rss}  # fmt: skip
+                                "vs_process": vs_process, "worker_rss_mb": rss,
+                                "loop_cpu_s_per_story": loop_cpu,
+                                "idle_cpu_ms_per_s": idle}  # fmt: skip
 
         def cpu_ratio(form: str, num: str, den: str) -> float:
             return med([a / b for a, b in zip(cpu[form][num], cpu[form][den], strict=True) if b])
@@ -1207,6 +1221,7 @@ class Bench:
             ", ".join(costs) or "-", "newsflow_stage_processing_seconds sum/count",
             "-", "n/a",
         ))  # fmt: skip
+        self.worker_cpu_rows(cpu, loop_cpu, idle, metrics_after)
         rss_valid = [x for x in rss if x]
         if rss_valid:
             self.rows.append(Row(
@@ -1214,6 +1229,37 @@ class Bench:
                 f"{rss_valid[0]:.0f} -> {rss_valid[-1]:.0f} MB",
                 f"{2 * cfg.stories * cfg.repeats} stories", "-", "n/a",
             ))  # fmt: skip
+
+    def _idle_cpu(self, proc: Proc, seconds: float = 5.0) -> float:
+        """The warm worker's CPU while no story flows (ms per second): a cost per second of
+        wall time, which a short timed run pays per story too."""
+        cpu0 = proc.cpu_seconds()
+        time.sleep(seconds)
+        return (proc.cpu_seconds() - cpu0) / seconds * 1e3
+
+    def worker_cpu_rows(
+        self, cpu: dict[str, dict[str, list[float]]], loop_cpu: dict[str, list[float]],
+        idle: float, metrics_text: str,
+    ) -> None:  # fmt: skip
+        """Where the worker's CPU goes: its event-loop thread (Kafka produce and the hand-off
+        of fetched messages, Faust's stream machinery, the dedup stage and its tables) against
+        the other threads (segment and enrich in the executor, Faust's fetcher thread)."""
+        shares = []
+        for form in FORMS:
+            total, loop = med(cpu[form]["pipeline"]), med(loop_cpu[form])
+            shares.append(f"{form} {loop * 1e3:.1f} of {total * 1e3:.1f}")
+        batches = re.search(r"^newsflow_enrich_batch_size_count ([0-9.e+]+)$", metrics_text, re.M)
+        stories = re.search(r"^newsflow_enrich_batch_size_sum ([0-9.e+]+)$", metrics_text, re.M)
+        mean_batch = (
+            f"; enrich batches {float(stories.group(1)) / float(batches.group(1)):.1f} stories "
+            "on average (whole run)"
+            if batches and stories and float(batches.group(1))
+            else ""
+        )
+        self.rows.append(Row(
+            "Worker CPU: event-loop thread of all (ms/story)", ", ".join(shares),
+            f"idle worker {idle:.0f} ms CPU per s{mean_batch}", "-", "n/a",
+        ))  # fmt: skip
 
     # -- 3. latency --------------------------------------------------------------------------
     def latency(self, pipeline: Contender) -> None:
