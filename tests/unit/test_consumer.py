@@ -10,7 +10,12 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
 from streams.app import create_app
-from streams.consumer import GuardedConsumer, commit_must_wait, redeliver_from
+from streams.consumer import (
+    GuardedConsumer,
+    commit_must_wait,
+    redeliver_from,
+    unfetched_ranges,
+)
 from streams.settings import Settings
 
 TP0 = TP("news.enriched", 0)
@@ -87,3 +92,20 @@ def test_fetched_offsets_below_the_committed_one_are_forgotten(consumer: Guarded
     _ack(consumer, 8)
     consumer._new_offset(TP0)
     assert consumer._fetched[TP0] == {8, 9}
+
+
+def test_unfetched_ranges() -> None:
+    assert unfetched_ranges(10, 20, set()) == [(10, 20)]
+    assert unfetched_ranges(10, 20, {10, 15, 20, 30}) == [(11, 14), (16, 19)]
+    assert unfetched_ranges(10, 12, {10, 11, 12}) == []
+
+
+async def test_a_jump_over_fetched_offsets_is_not_a_gap(consumer: GuardedConsumer) -> None:
+    """Faust records a jump in the delivered offsets (and the delivered message itself) as a
+    gap that commits like acked messages; only offsets never fetched may be in it."""
+    for offset in (11, 12, 20):
+        consumer._note_fetch(TP0, offset)
+    await consumer._add_gap(TP0, 11, 20)
+    assert sorted((iv.begin, iv.end) for iv in consumer._gap[TP0]) == [(13, 20)]
+    consumer._note_fetch(TP0, 15)  # it exists after all: out of the gap
+    assert sorted((iv.begin, iv.end) for iv in consumer._gap[TP0]) == [(13, 15), (16, 20)]
