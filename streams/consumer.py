@@ -23,7 +23,7 @@ The guards: a message below the read offset is delivered anyway (a repeat, which
 at-least-once consumers handle by ``story_id``), and once the message at the committed
 offset was fetched, the commit waits until it is acked. (The next seek to the committed
 offset, which Faust does on every rebalance, fetches it again, and the first guard lets it
-through.) A gap holds only offsets that were never fetched, and an offset fetched later
+through; a wait of ``REFETCH_AFTER_SECONDS`` without one seeks there itself.) A gap holds only offsets that were never fetched, and an offset fetched later
 leaves the gap again.
 
 The decisions are the pure functions below; the class only wires them into Faust.
@@ -31,7 +31,9 @@ The decisions are the pure functions below; the class only wires them into Faust
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Collection
 from typing import Any, ClassVar
 
@@ -42,6 +44,10 @@ from faust.types import TP, Message, TransportT
 from streams.logs import log_event
 
 log = logging.getLogger(__name__)
+
+# A commit waiting this long on one message, with the flow running, re-fetches from it.
+# Acks come in offset order within a partition, so a wait is a dropped message, not a slow one.
+REFETCH_AFTER_SECONDS = 30.0
 
 
 def redeliver_from(read_offset: int | None, offset: int) -> int | None:
@@ -87,13 +93,14 @@ class GuardedConsumer(faust_aiokafka.Consumer):
 
     # Offsets fetched per partition and not yet below its committed offset.
     _fetched: dict[TP, set[int]]
-    # Partitions whose commit is waiting on its committed offset (logged once per wait).
-    _commit_waits: dict[TP, int]
+    # Partitions whose commit waits on its committed offset: (that offset, since when).
+    _commit_waits: dict[TP, tuple[int, float]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fetched = {}
         self._commit_waits = {}
+        self._refetches: set[asyncio.Future[None]] = set()
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         async for tp, message in super().getmany(timeout):
@@ -137,21 +144,58 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         fetched = self._fetched.get(tp, set())
         if committed is not None:
             fetched.difference_update([o for o in fetched if o < committed])
-        if commit_must_wait(committed, self._acked_index.get(tp, ()), fetched):
-            if self._commit_waits.get(tp) != committed and committed is not None:
-                self._commit_waits[tp] = committed
-                log_event(
-                    log,
-                    "commit waits for the message at the committed offset",
-                    level=logging.INFO,
-                    topic=tp.topic,
-                    partition=tp.partition,
-                    offset=committed,
-                )
+        if committed is not None and commit_must_wait(
+            committed, self._acked_index.get(tp, ()), fetched
+        ):
+            self._wait_for(tp, committed)
             return None
         self._commit_waits.pop(tp, None)
         new_offset: int | None = super()._new_offset(tp)
         return new_offset
+
+    def _wait_for(self, tp: TP, committed: int) -> None:
+        """Note (and log once) that ``tp``'s commit waits on ``committed``; when it waited
+        ``REFETCH_AFTER_SECONDS`` with the flow running, fetch again from there, so that a
+        message dropped by a path no guard covers is re-delivered rather than left stuck."""
+        now = time.monotonic()
+        waiting = self._commit_waits.get(tp)
+        if waiting is None or waiting[0] != committed:
+            self._commit_waits[tp] = (committed, now)
+            log_event(
+                log,
+                "commit waits for the message at the committed offset",
+                level=logging.INFO,
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=committed,
+            )
+        elif now - waiting[1] >= REFETCH_AFTER_SECONDS and self.flow_active:
+            self._commit_waits[tp] = (committed, now)
+            log_event(
+                log,
+                "re-fetching from the committed offset",
+                level=logging.WARNING,
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=committed,
+                waited_seconds=round(now - waiting[1], 1),
+            )
+            self._refetches.add(asyncio.ensure_future(self._refetch(tp, committed)))
+            self._refetches = {f for f in self._refetches if not f.done()}
+
+    async def _refetch(self, tp: TP, offset: int) -> None:
+        try:
+            await self.seek(tp, offset)
+        except Exception as exc:  # noqa: BLE001 - e.g. revoked meanwhile; the next wait retries
+            log_event(
+                log,
+                "re-fetch failed",
+                level=logging.WARNING,
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=offset,
+                error=repr(exc),
+            )
 
 
 class GuardedTransport(faust_aiokafka.Transport):

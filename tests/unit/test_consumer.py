@@ -3,6 +3,7 @@ past the message at the committed offset before it is acked (streams/consumer.py
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from faust.types import TP
 
 from streams.app import create_app
 from streams.consumer import (
+    REFETCH_AFTER_SECONDS,
     GuardedConsumer,
     commit_must_wait,
     redeliver_from,
@@ -109,3 +111,29 @@ async def test_a_jump_over_fetched_offsets_is_not_a_gap(consumer: GuardedConsume
     assert sorted((iv.begin, iv.end) for iv in consumer._gap[TP0]) == [(13, 20)]
     consumer._note_fetch(TP0, 15)  # it exists after all: out of the gap
     assert sorted((iv.begin, iv.end) for iv in consumer._gap[TP0]) == [(13, 15), (16, 20)]
+
+
+async def test_a_long_commit_wait_refetches_from_the_committed_offset(
+    consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message dropped by a path no guard covers must not hold its partition forever: after
+    REFETCH_AFTER_SECONDS of waiting, with the flow running, the consumer seeks back to it."""
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    monkeypatch.setattr(consumer, "seek", seek)
+    consumer.resume_flow()
+    consumer._committed_offset[TP0] = 6
+    consumer._note_fetch(TP0, 6)
+    consumer._note_fetch(TP0, 7)
+    _ack(consumer, 7)
+    assert consumer._new_offset(TP0) is None
+    assert consumer._new_offset(TP0) is None
+    assert seeks == []  # waiting, not yet long
+    offset, since = consumer._commit_waits[TP0]
+    consumer._commit_waits[TP0] = (offset, since - REFETCH_AFTER_SECONDS)
+    assert consumer._new_offset(TP0) is None
+    await asyncio.sleep(0)
+    assert seeks == [(TP0, 6)]
