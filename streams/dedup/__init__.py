@@ -53,9 +53,8 @@ import numpy.typing as npt
 from streams.decode import canonical_url
 from streams.dedup.boilerplate import (
     ShingleCounts,
-    boilerplate_veto,
-    common,
     new_shingles,
+    passes_on_boilerplate,
     shingle_array,
 )
 from streams.dedup.features import (
@@ -431,17 +430,10 @@ def similarity(features: Features, seen: SeenStory, params: DedupParams,
                 and contra >= params.max_contradictions * (agree + contra)):
             accepted = False
     if accepted and counts is not None and params.boilerplate_count:
-        accepted = not _boilerplate_only(features, seen, mine, theirs, params, counts)
+        accepted = not passes_on_boilerplate(
+            mine, theirs, counts, params.boilerplate_count, params.boilerplate_min_size,
+            params.boilerplate_containment)
     return score, accepted
-
-
-def _boilerplate_only(features: Features, seen: SeenStory, mine: set[int], theirs: set[int],
-                      params: DedupParams, counts: ShingleCounts) -> bool:
-    limit = params.boilerplate_count
-    boiler = features.common_shingles(counts, limit) | common(
-        shingle_array(seen.shingles), counts, limit)
-    return boilerplate_veto(mine, theirs, boiler, params.boilerplate_min_size,
-                            params.boilerplate_containment)
 
 
 def find_match(features: Features, state: DedupState, exclude: str) -> tuple[Match | None, float]:

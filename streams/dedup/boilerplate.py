@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 _Counts = npt.NDArray[np.uint16]
+_ONE = np.uint16(1)
 
 
 def shingle_array(raw: bytes) -> npt.NDArray[np.uint32]:
@@ -42,7 +43,7 @@ class ShingleCounts:
         self._roll(watermark)
         if not len(shingles):
             return
-        self.current[shingles & self.mask] += 1
+        np.add.at(self.current, shingles & self.mask, _ONE)
 
     def of(self, shingles: npt.NDArray[np.uint32]) -> npt.NDArray[np.int32]:
         buckets = shingles & self.mask
@@ -62,15 +63,30 @@ class ShingleCounts:
         self.started = watermark
 
 
-def new_shingles(mine: set[int], known: set[int]) -> npt.NDArray[np.uint32]:
-    """The shingles a copy brings in that ``known`` (its matched story's) does not have."""
-    values = mine - known
+def as_array(values: set[int]) -> npt.NDArray[np.uint32]:
     return np.fromiter(values, dtype=np.uint32, count=len(values))
 
 
-def common(shingles: npt.NDArray[np.uint32], counts: ShingleCounts, min_count: int) -> set[int]:
+def new_shingles(mine: set[int], known: set[int]) -> npt.NDArray[np.uint32]:
+    """The shingles a copy brings in that ``known`` (its matched story's) does not have."""
+    return as_array(mine - known)
+
+
+def common(shingles: set[int], counts: ShingleCounts, min_count: int) -> set[int]:
     """The shingles at least ``min_count`` held stories brought in."""
-    return set(shingles[counts.of(shingles) >= min_count].tolist())
+    values = as_array(shingles)
+    return set(values[counts.of(values) >= min_count].tolist())
+
+
+def passes_on_boilerplate(mine: set[int], theirs: set[int], counts: ShingleCounts,
+                          min_count: int, min_size: int, min_containment: float) -> bool:
+    """:func:`boilerplate_veto` with the common shingles looked up (the shared ones first:
+    when none of those is common, dropping the others only raises both scores)."""
+    boiler = common(mine & theirs, counts, min_count)
+    if not boiler:
+        return False
+    boiler |= common(mine ^ theirs, counts, min_count)
+    return boilerplate_veto(mine, theirs, boiler, min_size, min_containment)
 
 
 def boilerplate_veto(mine: set[int], theirs: set[int], boiler: set[int], min_size: int,

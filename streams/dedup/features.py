@@ -34,12 +34,10 @@ from dataclasses import dataclass
 
 from rensa import RMinHash
 
-from streams.dedup.boilerplate import ShingleCounts, common, shingle_array
-
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _TOKEN = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]+")
-_TOKEN_ASCII = re.compile(r"[0-9]+(?:\.[0-9]+)*|[a-z]+")
+_TOKEN_ASCII = re.compile(r"[a-z]+|[0-9]+(?:\.[0-9]+)*")  # letters first: most tokens
 _TICKER = re.compile(r"<([A-Z][A-Z0-9.]{0,9})>")
 # A name: a capitalized word (Title case or an acronym of 2+ letters), original case.  The
 # second pattern finds the sentence-initial Title-case words (after ``. ! ? : ; " “ ( -`` or a
@@ -86,19 +84,12 @@ class Features:
     digest: str  # the exact key: blake2b of ``text``
     _slots: Slots | None = None
     _shingle_set: set[int] | None = None
-    _common: set[int] | None = None
 
     @property
     def slots(self) -> Slots:
         if self._slots is None:
             self._slots = key_slots(self.tokens, self.keys)
         return self._slots
-
-    def common_shingles(self, counts: ShingleCounts, min_count: int) -> set[int]:
-        """This story's shingles that at least ``min_count`` held stories brought in."""
-        if self._common is None:
-            self._common = common(shingle_array(self.shingles), counts, min_count)
-        return self._common
 
     @property
     def shingle_set(self) -> set[int]:
@@ -233,9 +224,8 @@ def key_slots(tokens: Sequence[str], keys: Iterable[str]) -> Slots:
     slots: Slots = {}
     last = len(tokens) - 1
     sorted_chars: dict[str, str] = {}
-    for i, token in enumerate(tokens):
-        if token not in keyset:
-            continue
+    for i in [i for i, token in enumerate(tokens) if token in keyset]:
+        token = tokens[i]
         value = sorted_chars.get(token)
         if value is None:
             value = sorted_chars[token] = "".join(sorted(token))
