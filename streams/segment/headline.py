@@ -139,6 +139,8 @@ RANK_FEATURES: tuple[str, ...] = (
     "title_rec",
     "h1_equal",
     "lead_cov",
+    "lead_rec",
+    "lead_cov_rule",
     "repeats",
     "noise",
     "date_line",
@@ -182,11 +184,11 @@ def _overlap(words: set[str], target: set[str]) -> tuple[float, float]:
 
 
 def rank_features(
-    an: Analysis, p: np.ndarray, x: np.ndarray, a: int, cands: list[int]
+    an: Analysis, p: np.ndarray, x: np.ndarray, a: int, cands: list[int], lead: str | None
 ) -> np.ndarray:
     """The ranker's feature rows (``len(cands) x N_RANK_FEATURES``, float32), from the line
-    model's probabilities ``p`` and features ``x`` (their title-hint and lead overlaps are
-    reused; only pages with titles tokenize the candidates again)."""
+    model's probabilities ``p`` and features ``x`` (their title-hint overlaps are reused) and
+    the first body line ``lead``."""
     lines = an.lines
     m = len(cands)
     out = np.zeros((m, N_RANK_FEATURES), dtype=np.float32)
@@ -245,7 +247,7 @@ def rank_features(
         col[rx["dist_rule_head"]] = np.clip(ci - rh, -60, 60)
     else:
         col[rx["dist_rule_head"]] = -99.0
-    col[rx["lead_cov"]] = x[ci, _FX_LEAD]
+    col[rx["lead_cov_rule"]] = x[ci, _FX_LEAD]
     col[rx["hint_cov"]] = x[ci, _FX_HINT]
     col[rx["hint_equal"]] = x[ci, _FX_IN_HINT] == 1.0
     col[rx["in_hint"]] = x[ci, _FX_IN_HINT] > 0.0
@@ -275,11 +277,14 @@ def rank_features(
     for t in an.titles:
         title_w |= content_words(t)
     h1 = _norm(an.h1) if an.h1 else ""
-    if hint or title_w or h1:  # pages with titles (HTML, envelopes)
+    lead_w = content_words(lead) if lead else set()
+    if hint or title_w or h1 or lead_w:
         for j, k in enumerate(cands):
             row = out[j]
             t = _norm(lines[k].text)
-            cw = content_words(t) if hint_w or title_w else set()
+            cw = content_words(t)
+            if lead_w:
+                row[rx["lead_cov"]], row[rx["lead_rec"]] = _overlap(cw, lead_w)
             if hint:
                 row[rx["hint_rec"]] = _overlap(cw, hint_w)[1]
                 row[rx["hint_in"]] = hint in t
@@ -306,13 +311,13 @@ def rank_features(
     return out
 
 
-def choose(an: Analysis, p: np.ndarray, x: np.ndarray, a: int) -> int | None:
+def choose(an: Analysis, p: np.ndarray, x: np.ndarray, a: int, lead: str | None) -> int | None:
     """The headline line for a body starting at line ``a`` (``None``: no candidate)."""
     ranker = get_ranker()
     cands = candidates(an, a)
     if ranker is None or not cands:
         return _line_model_choice(an, p, a)
-    scores = ranker.raw(rank_features(an, p, x, a, cands))[:, 0]
+    scores = ranker.raw(rank_features(an, p, x, a, cands, lead))[:, 0]
     return cands[int(np.argmax(scores))]
 
 

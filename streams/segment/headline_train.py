@@ -48,8 +48,8 @@ from streams.segment.text import Analysis, _model_body, features_of
 
 K = 5
 PARAMS: dict[str, Any] = {
-    "max_iter": 80,
-    "learning_rate": 0.1,
+    "max_iter": 150,
+    "learning_rate": 0.05,
     "max_leaf_nodes": 8,
     "max_depth": 3,
     "min_samples_leaf": 20,
@@ -110,12 +110,12 @@ def ranker_rows(docs: list[Doc], model_of: dict[int, TreeModel]) -> Rows:
         if got is None:
             cl.append([])
             continue
-        a = got[0]
+        a, _, body_idx = got
         cands = hl.candidates(d.an, a)
         cl.append(cands)
         if not cands:
             continue
-        xs.append(hl.rank_features(d.an, p, d.x, a, cands))
+        xs.append(hl.rank_features(d.an, p, d.x, a, cands, d.an.lines[body_idx[0]].text))
         ys.append(np.asarray([_norm_headline(d.an.lines[k].text) in d.gold for k in cands]))
         gs.append(np.full(len(cands), j))
     return Rows(np.concatenate(xs), np.concatenate(ys), np.concatenate(gs), cl)
@@ -314,14 +314,17 @@ def dev_report(docs: list[Doc], outer: dict[int, TreeModel], params: list[dict[s
         oracle[form] = sum(1 for j in idx if j in pos) / max(1, len(idx))
     print("a gold headline among the candidates:", oracle)
     doc_fold = np.asarray([d.fold for d in docs])
+    doc_html = np.asarray([d.form == "html" for d in docs])
     for prm in params:
         scores = np.zeros(len(rows.y))
+        per_form = bool(prm.get("per_form"))
+        prm = {k: v for k, v in prm.items() if k != "per_form"}
         for f in range(1, K):
-            train_docs = dev & (doc_fold != f)
-            clf = fit(rows, train_docs, prm)
-            sel = doc_fold[rows.group] == f
-            scores[sel] = clf.decision_function(rows.x[sel])
-        print(prm, pick_accuracy(rows, docs, scores, dev))
+            for part in ((doc_html, ~doc_html) if per_form else (np.ones(len(docs), bool),)):
+                clf = fit(rows, dev & (doc_fold != f) & part, prm)
+                sel = (doc_fold[rows.group] == f) & part[rows.group]
+                scores[sel] = clf.decision_function(rows.x[sel])
+        print(prm, "per form" if per_form else "", pick_accuracy(rows, docs, scores, dev))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -346,8 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         grid: list[dict[str, Any]] = [
             {},
             {"max_iter": 150, "learning_rate": 0.05},
-            {"max_leaf_nodes": 15, "max_depth": 4},
-            {"max_iter": 40},
+            {"per_form": True},
+            {"per_form": True, "max_iter": 150, "learning_rate": 0.05},
+            {"min_samples_leaf": 5},
         ]
         dev_report(docs, outer, grid)
         return 0

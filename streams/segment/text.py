@@ -626,11 +626,13 @@ def _model_body(lines: list[Line], p: np.ndarray) -> tuple[int, int, list[int]] 
     return idx[0], idx[-1], idx
 
 
-def _model_headline(an: Analysis, p: np.ndarray, x: np.ndarray, a: int) -> int | None:
+def _model_headline(
+    an: Analysis, p: np.ndarray, x: np.ndarray, a: int, body_idx: list[int]
+) -> int | None:
     """The headline line: the second-stage ranker's choice among the candidates above the
     body (:mod:`streams.segment.headline`); never a line the rules call a caption, credit,
     byline, dateline, agency tag, comment marker or boilerplate."""
-    h = choose(an, p, x, a)
+    h = choose(an, p, x, a, an.lines[body_idx[0]].text if body_idx else None)
     if h is not None and an.lines[h].kind in NOT_HEAD:  # pragma: no cover - by construction
         return an.rule_head
     return h
@@ -671,7 +673,7 @@ def _segment_model(an: Analysis, model: TreeModel) -> TextParts:
     if got is None:
         return _segment_rules(an)
     a, b, body_idx = got
-    h = _model_headline(an, p, x, a)
+    h = _model_headline(an, p, x, a, body_idx)
     parts = _finish(an, a, b, body_idx, h, _byline_near(lines, a, b))
     # Comments: a marked section that parses into authored / timed items (rules) wins; else the
     # lines the model calls comments.

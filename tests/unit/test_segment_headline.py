@@ -67,10 +67,10 @@ def test_candidates_skip_strong_rule_lines() -> None:
 def test_rank_features_shape_and_finite() -> None:
     an, p, x, a = _body_start(PAGE)
     cands = candidates(an, a)
-    r = rank_features(an, p, x, a, cands)
+    r = rank_features(an, p, x, a, cands, "MOSCOW (Reuters) - Russian President")
     assert r.shape == (len(cands), N_RANK_FEATURES) == (len(cands), len(RANK_FEATURES))
     assert r.dtype == np.float32 and np.isfinite(r).all()
-    assert rank_features(an, p, x, a, []).shape == (0, N_RANK_FEATURES)
+    assert rank_features(an, p, x, a, [], None).shape == (0, N_RANK_FEATURES)
 
 
 def test_headline_with_and_without_ranker() -> None:
