@@ -42,7 +42,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CRASH_STORIES = int(os.environ.get("NEWSFLOW_FAULT_CRASH_STORIES", "2000"))
 REBALANCE_STORIES = int(os.environ.get("NEWSFLOW_FAULT_REBALANCE_STORIES", "1000"))
 LAG_STORIES = int(os.environ.get("NEWSFLOW_FAULT_LAG_STORIES", "2000"))
-STORM_STORIES = int(os.environ.get("NEWSFLOW_FAULT_STORM_STORIES", "1500"))
+STORM_STORIES = int(os.environ.get("NEWSFLOW_FAULT_STORM_STORIES", "3000"))
 STORM_CYCLES = int(os.environ.get("NEWSFLOW_FAULT_STORM_CYCLES", "6"))
 FAST_FAILOVER = {"BROKER_SESSION_TIMEOUT": "10", "BROKER_HEARTBEAT_INTERVAL": "1"}
 FIGURES = REPO / "var" / "reliability"
@@ -343,12 +343,16 @@ def test_rebalance_storm_loses_nothing(
     ids = set(stories)
     cycles: list[dict[str, object]] = []
     started = time.monotonic()
+    items = [(k.encode(), v) for k, v in stories.items()]
+    chunks = [items[i :: 2 * STORM_CYCLES] for i in range(2 * STORM_CYCLES)]
     with StoryCollector(settings) as out:
         steady = pool.start(settings, "worker-steady", FAST_FAILOVER)
-        send(settings, *((k.encode(), v) for k, v in stories.items()))
         for n in range(STORM_CYCLES):
+            # Stories keep arriving through every join and every leave.
+            send(settings, *chunks[2 * n])
             joiner = pool.start(second, f"worker-join-{n}", FAST_FAILOVER)
-            time.sleep(rng.uniform(6.0, 14.0))  # start-up, the join rebalance, some work
+            time.sleep(rng.uniform(6.0, 12.0))  # start-up, the join rebalance, some work
+            send(settings, *chunks[2 * n + 1])
             how = signal.SIGTERM if n % 2 == 0 else signal.SIGKILL
             cycles.append(
                 {
@@ -358,6 +362,7 @@ def test_rebalance_storm_loses_nothing(
                 }
             )
             joiner.stop(how)
+            time.sleep(rng.uniform(1.0, 4.0))
             assert steady.proc.poll() is None, steady.log_tail()
         seen = out.wait_for(ids, STORM_STORIES, timeout=300)
         drained = time.monotonic() - started
