@@ -50,12 +50,14 @@ log = logging.getLogger(__name__)
 REFETCH_AFTER_SECONDS = 30.0
 
 
-def redeliver_from(read_offset: int | None, offset: int) -> int | None:
+def redeliver_from(read_offset: int | None, offset: int, delivered: bool) -> int | None:
     """The read offset to set so that the fetch loop delivers ``offset``, or None to leave it.
 
     Faust's fetch loop drops a message when ``offset < read_offset``; lowering the read offset
-    to the message's own offset lets it through (Faust's check is ``>=``)."""
-    if read_offset is not None and offset < read_offset:
+    to the message's own offset lets it through (Faust's check is ``>=``). A message already
+    handed to the streams in this generation is left to be dropped: it is in a stream's
+    buffer or done (a seek at start-up re-fetches what the buffers already hold)."""
+    if read_offset is not None and offset < read_offset and not delivered:
         return offset
     return None
 
@@ -93,13 +95,17 @@ class GuardedConsumer(faust_aiokafka.Consumer):
 
     # Offsets fetched per partition and not yet below its committed offset.
     _fetched: dict[TP, set[int]]
+    # Offsets handed to the streams per partition in the current generation.
+    _delivered: dict[TP, set[int]]
     # Partitions whose commit waits on its committed offset: (that offset, since when).
     _commit_waits: dict[TP, tuple[int, float]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fetched = {}
+        self._delivered = {}
         self._commit_waits = {}
+        self.callback = self._recording(self.callback)
         self._refetches: set[asyncio.Future[None]] = set()
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
@@ -107,12 +113,26 @@ class GuardedConsumer(faust_aiokafka.Consumer):
             self._note_fetch(tp, message.offset)
             yield tp, message
 
+    def _recording(self, callback: Any) -> Any:
+        """``callback`` (what hands a message to the streams), noting what it delivered.
+
+        Faust's fetch loop cancels the hand-over when a rebalance starts, so only a
+        completed call counts, and only in the generation the message was fetched in."""
+
+        async def deliver(message: Message) -> None:
+            await callback(message)
+            if message.generation_id == self.app.consumer_generation_id:
+                self._delivered.setdefault(message.tp, set()).add(message.offset)
+
+        return deliver
+
     def _note_fetch(self, tp: TP, offset: int) -> None:
         self._fetched.setdefault(tp, set()).add(offset)
         gaps = self._gap.get(tp)
         if gaps and gaps.overlaps(offset):
             gaps.chop(offset, offset + 1)  # it exists after all: it gets acked when done
-        lowered = redeliver_from(self._read_offset[tp], offset)
+        delivered = offset in self._delivered.get(tp, ())
+        lowered = redeliver_from(self._read_offset[tp], offset, delivered)
         if lowered is not None:
             log_event(
                 log,
@@ -136,6 +156,7 @@ class GuardedConsumer(faust_aiokafka.Consumer):
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         for tp in revoked:
             self._fetched.pop(tp, None)
+            self._delivered.pop(tp, None)
             self._commit_waits.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
@@ -144,6 +165,8 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         fetched = self._fetched.get(tp, set())
         if committed is not None:
             fetched.difference_update([o for o in fetched if o < committed])
+            delivered = self._delivered.get(tp, set())
+            delivered.difference_update([o for o in delivered if o < committed])
         if committed is not None and commit_must_wait(
             committed, self._acked_index.get(tp, ()), fetched
         ):

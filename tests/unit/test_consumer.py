@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP
+from faust.types import TP, Message
 
 from streams.app import create_app
 from streams.consumer import (
@@ -23,11 +23,12 @@ from streams.settings import Settings
 TP0 = TP("news.enriched", 0)
 
 
-def test_redeliver_from_lowers_only_a_read_offset_above_the_message() -> None:
-    assert redeliver_from(7, 6) == 6
-    assert redeliver_from(6, 6) is None  # Faust's check is >=: offset 6 passes already
-    assert redeliver_from(5, 6) is None
-    assert redeliver_from(None, 6) is None
+def test_redeliver_from_lowers_only_a_read_offset_above_an_undelivered_message() -> None:
+    assert redeliver_from(7, 6, delivered=False) == 6
+    assert redeliver_from(7, 6, delivered=True) is None  # in a stream's buffer, or done
+    assert redeliver_from(6, 6, delivered=False) is None  # Faust's check is >=: 6 passes
+    assert redeliver_from(5, 6, delivered=False) is None
+    assert redeliver_from(None, 6, delivered=False) is None
 
 
 @pytest.mark.parametrize(
@@ -51,6 +52,22 @@ def consumer(tmp_path: Path) -> GuardedConsumer:
     app, _, _ = create_app(Settings(data_dir=str(tmp_path)))
     assert isinstance(app.consumer, GuardedConsumer)
     return app.consumer
+
+
+def _message(offset: int, generation_id: int) -> Message:
+    return Message(
+        TP0.topic,
+        TP0.partition,
+        offset,
+        timestamp=0.0,
+        timestamp_type=0,
+        headers=[],
+        key=b"k",
+        value=b"v",
+        checksum=None,
+        tp=TP0,
+        generation_id=generation_id,
+    )
 
 
 def _ack(consumer: GuardedConsumer, *offsets: int) -> None:
@@ -85,6 +102,26 @@ def test_a_refetched_message_below_the_read_offset_is_delivered(consumer: Guarde
     assert consumer._read_offset[TP0] == 6
     consumer._note_fetch(TP0, 7)
     assert consumer._read_offset[TP0] == 6  # in order from here: Faust advances it itself
+
+
+async def test_a_message_already_delivered_is_not_delivered_again(
+    consumer: GuardedConsumer,
+) -> None:
+    """A seek at start-up re-fetches what the streams' buffers already hold: those copies are
+    left to Faust's filter (no repeat), only ones never handed over are let through."""
+    handed: list[int] = []
+
+    async def streams(message: Message) -> None:
+        handed.append(message.offset)
+
+    consumer.callback = consumer._recording(streams)
+    await consumer.callback(_message(6, consumer.app.consumer_generation_id))
+    assert handed == [6]
+    consumer._read_offset[TP0] = 8
+    consumer._note_fetch(TP0, 6)
+    assert consumer._read_offset[TP0] == 8  # 6 was delivered: Faust drops the copy
+    consumer._note_fetch(TP0, 7)
+    assert consumer._read_offset[TP0] == 7  # 7 never was: it goes through
 
 
 def test_fetched_offsets_below_the_committed_one_are_forgotten(consumer: GuardedConsumer) -> None:
