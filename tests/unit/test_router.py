@@ -234,3 +234,34 @@ def test_a_batch_closes_after_a_gap_without_events() -> None:
         return got
 
     assert asyncio.run(go()) == [[1, 2], [3]]
+
+
+def test_batches_raise_what_the_stream_raised() -> None:
+    class Broken(FakeStream):
+        async def events(self) -> Any:
+            yield 1
+            raise RuntimeError("fetch failed")
+
+    async def go() -> None:
+        batches = agents._batches(Broken(), 10, 0.01)  # type: ignore[arg-type]
+        assert await anext(batches) == [1]
+        with pytest.raises(RuntimeError, match="fetch failed"):
+            await anext(batches)
+
+    asyncio.run(go())
+
+
+def test_events_taken_but_not_handed_out_are_not_acked_on_cancel() -> None:
+    async def go() -> list[Any]:
+        stream = FakeStream()
+        batches = agents._batches(stream, 10, 1.0, gap=1.0)  # type: ignore[arg-type]
+        stream.queue.put_nowait(1)
+        waiting = asyncio.ensure_future(anext(batches))  # holds [1], waits for company
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await batches.aclose()
+        return stream.acked
+
+    assert asyncio.run(go()) == []  # never processed, so never committed: read again
