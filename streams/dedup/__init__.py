@@ -47,15 +47,12 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-import numpy as np
-import numpy.typing as npt
 
 from streams.decode import canonical_url
 from streams.dedup.boilerplate import (
     ShingleCounts,
     new_shingles,
     passes_on_boilerplate,
-    shingle_array,
 )
 from streams.dedup.features import (
     FeatureParams,
@@ -282,21 +279,22 @@ class DedupState:
             index.add(story_id, _minhash_of(seen, fp), seen.anchors, seen.event_time,
                       seen.event_keys, seen.cluster(story_id), seen.tickers)
             held.append((seen.event_time, story_id, seen))
-        for _, story_id, seen in sorted(held, key=lambda h: (h[0], h[1])):
-            self._recount(index.counts, story_id, seen, index.watermark)
+        for event_time, story_id, seen in sorted(held, key=lambda h: (h[0], h[1])):
+            self._recount(index.counts, story_id, seen, event_time)
         return index
 
     def _recount(self, counts: ShingleCounts, story_id: str, seen: SeenStory,
                  watermark: float) -> None:
-        """Shingle counts of a held story on a rebuild: a copy's relative to its canonical
-        story (the story it matched is not stored; its canonical is the closest we have)."""
+        """Shingle counts of a held story on a rebuild (in event-time order, so the counts'
+        generations roll as they did): a copy's relative to its canonical story (the story it
+        matched is not stored; its canonical is the closest we have)."""
         if seen.status == "duplicate" or not seen.shingles:
             return
         canonical = None
         if seen.status != "original" and seen.canonical_id and seen.canonical_id != story_id:
             canonical = self.seen(seen.canonical_id)
         if canonical is None or not canonical.shingles:
-            counts.add(shingle_array(seen.shingles), watermark)
+            counts.add(seen.shingles, watermark)
         else:
             counts.add(new_shingles(shingle_set(seen.shingles), shingle_set(canonical.shingles)),
                        watermark)
@@ -556,11 +554,11 @@ def decide(item: Enriched, state: DedupState, now: float) -> Dedup:
     return verdict
 
 
-def _brought_in(features: Features, basis: SeenStory | None) -> npt.NDArray[np.uint32]:
+def _brought_in(features: Features, basis: SeenStory | None) -> bytes:
     """The shingles a story adds to the held ones' counts: all of an original's, only the new
     ones of a copy or an update (its text counts once however often it is re-published)."""
     if basis is None or not basis.shingles:
-        return shingle_array(features.shingles)
+        return features.shingles
     return new_shingles(features.shingle_set, shingle_set(basis.shingles))
 
 

@@ -30,30 +30,43 @@ def shingle_array(raw: bytes) -> npt.NDArray[np.uint32]:
 
 
 class ShingleCounts:
-    """How many held stories brought each shingle in (approximately; see the module doc)."""
+    """How many held stories brought each shingle in (approximately; see the module doc).
 
-    def __init__(self, span_seconds: float, bits: int = 22) -> None:
+    Additions wait in a batch (u32 little-endian bytes, as stored) until the next look-up, a
+    new generation or ``batch`` of them: one numpy update per batch instead of one per story.
+    """
+
+    def __init__(self, span_seconds: float, bits: int = 22, batch: int = 256) -> None:
         self.span = span_seconds
         self.mask = np.uint32((1 << bits) - 1)
         self.current: _Counts = np.zeros(1 << bits, dtype=np.uint16)
         self.previous: _Counts = np.zeros(1 << bits, dtype=np.uint16)
         self.started = float("-inf")
+        self.batch = batch
+        self.pending: list[bytes] = []
 
-    def add(self, shingles: npt.NDArray[np.uint32], watermark: float) -> None:
-        self._roll(watermark)
-        if not len(shingles):
-            return
-        np.add.at(self.current, shingles & self.mask, _ONE)
+    def add(self, shingles: bytes, watermark: float) -> None:
+        if watermark - self.started >= self.span:
+            self._flush()
+            self._roll(watermark)
+        if shingles:
+            self.pending.append(shingles)
+            if len(self.pending) >= self.batch:
+                self._flush()
 
     def of(self, shingles: npt.NDArray[np.uint32]) -> npt.NDArray[np.int32]:
+        self._flush()
         buckets = shingles & self.mask
         total: npt.NDArray[np.int32] = self.current[buckets].astype(np.int32)
         total += self.previous[buckets]
         return total
 
+    def _flush(self) -> None:
+        if self.pending:
+            np.add.at(self.current, shingle_array(b"".join(self.pending)) & self.mask, _ONE)
+            self.pending.clear()
+
     def _roll(self, watermark: float) -> None:
-        if watermark - self.started < self.span:
-            return
         if watermark - self.started < 2 * self.span:
             self.previous, self.current = self.current, self.previous
             self.current.fill(0)
@@ -67,9 +80,11 @@ def as_array(values: set[int]) -> npt.NDArray[np.uint32]:
     return np.fromiter(values, dtype=np.uint32, count=len(values))
 
 
-def new_shingles(mine: set[int], known: set[int]) -> npt.NDArray[np.uint32]:
-    """The shingles a copy brings in that ``known`` (its matched story's) does not have."""
-    return as_array(mine - known)
+def new_shingles(mine: set[int], known: set[int]) -> bytes:
+    """The shingles a copy brings in that ``known`` (its matched story's) does not have, as
+    stored (u32 little endian)."""
+    values = mine - known
+    return np.fromiter(values, dtype="<u4", count=len(values)).tobytes()
 
 
 def common(shingles: set[int], counts: ShingleCounts, min_count: int) -> set[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from streams.dedup import DedupParams, DedupState, decide
-from streams.dedup.boilerplate import ShingleCounts, boilerplate_veto, new_shingles
+from streams.dedup.boilerplate import ShingleCounts, boilerplate_veto, new_shingles, shingle_array
 from streams.records import Enriched, Segmented, Source
 
 NOW = 1_700_000_000.0
@@ -62,19 +62,24 @@ def test_the_counts_survive_a_restart() -> None:
     assert other.status == "original"
 
 
+def u32(*values: int) -> bytes:
+    return np.array(values, dtype="<u4").tobytes()
+
+
 def test_copies_count_only_the_shingles_they_bring_in() -> None:
-    assert sorted(new_shingles({1, 2, 3, 4, 5}, {1, 2, 3, 9}).tolist()) == [4, 5]
+    assert sorted(shingle_array(new_shingles({1, 2, 3, 4, 5}, {1, 2, 3, 9})).tolist()) == [4, 5]
 
 
 def test_counts_age_out_in_two_generations() -> None:
-    counts = ShingleCounts(span_seconds=10.0, bits=8)
+    counts = ShingleCounts(span_seconds=10.0, bits=8, batch=2)
     shingles = np.array([7, 9], dtype=np.uint32)
-    counts.add(shingles, 0.0)
-    counts.add(shingles, 5.0)
-    assert counts.of(shingles).tolist() == [2, 2]
-    counts.add(np.array([9], dtype=np.uint32), 12.0)  # a new generation; the old one still counts
+    counts.add(u32(7, 9), 0.0)
+    counts.add(u32(7, 9), 5.0)
+    counts.add(u32(9), 6.0)  # waits in the batch until the look-up
     assert counts.of(shingles).tolist() == [2, 3]
-    counts.add(np.array([], dtype=np.uint32), 25.0)  # two spans on: only the last generation
+    counts.add(u32(9), 12.0)  # a new generation; the old one still counts
+    assert counts.of(shingles).tolist() == [2, 4]
+    counts.add(b"", 25.0)  # two spans on: only the last generation
     assert counts.of(shingles).tolist() == [0, 1]
 
 
