@@ -111,7 +111,7 @@ def ranker_rows(docs: list[Doc], model_of: dict[int, TreeModel]) -> Rows:
             cl.append([])
             continue
         a, _, body_idx = got
-        cands = hl.candidates(d.an, a)
+        cands = hl.candidates(d.an, p, d.x, a)
         cl.append(cands)
         if not cands:
             continue
@@ -320,7 +320,7 @@ def dev_report(docs: list[Doc], outer: dict[int, TreeModel], params: list[dict[s
         per_form = bool(prm.get("per_form"))
         prm = {k: v for k, v in prm.items() if k != "per_form"}
         for f in range(1, K):
-            for part in ((doc_html, ~doc_html) if per_form else (np.ones(len(docs), bool),)):
+            for part in (doc_html, ~doc_html) if per_form else (np.ones(len(docs), bool),):
                 clf = fit(rows, dev & (doc_fold != f) & part, prm)
                 sel = (doc_fold[rows.group] == f) & part[rows.group]
                 scores[sel] = clf.decision_function(rows.x[sel])

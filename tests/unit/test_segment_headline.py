@@ -54,8 +54,8 @@ def _body_start(text: str) -> tuple[Analysis, np.ndarray, np.ndarray, int]:
 
 
 def test_candidates_skip_strong_rule_lines() -> None:
-    an, _, _, a = _body_start(PAGE)
-    cands = candidates(an, a)
+    an, p, x, a = _body_start(PAGE)
+    cands = candidates(an, p, x, a)
     lines = an.lines
     assert cands and all(lines[k].kind not in NOT_HEAD for k in cands)
     texts = [lines[k].text for k in cands]
@@ -66,7 +66,7 @@ def test_candidates_skip_strong_rule_lines() -> None:
 
 def test_rank_features_shape_and_finite() -> None:
     an, p, x, a = _body_start(PAGE)
-    cands = candidates(an, a)
+    cands = candidates(an, p, x, a)
     r = rank_features(an, p, x, a, cands, "MOSCOW (Reuters) - Russian President")
     assert r.shape == (len(cands), N_RANK_FEATURES) == (len(cands), len(RANK_FEATURES))
     assert r.dtype == np.float32 and np.isfinite(r).all()
