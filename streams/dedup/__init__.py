@@ -22,7 +22,8 @@ Rules, in order:
 3. same content as another story (exact key): ``duplicate`` of that story's canonical story.
 4. same canonical URL, new content: ``update`` of the first story at that URL.
 5. a verified near match (MinHash-LSH / anchor candidates, Jaccard or containment above the
-   thresholds, numbers and names agreeing): ``near_duplicate`` of its canonical story.
+   thresholds, numbers and names agreeing, not on boilerplate alone -- shingles many held
+   stories brought in, ``boilerplate.py``): ``near_duplicate`` of its canonical story.
 6. otherwise ``original``.
 
 Every verdict also carries the story's event cluster (``cluster_id``, the story id of the
