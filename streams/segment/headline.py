@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,6 +96,7 @@ def is_noise(text: str) -> bool:
 
 
 _LINK = KINDS.index("link")
+_ANY_DIGIT = re.compile(r"\d")
 _FX_LEAD = FEATURE_NAMES.index("lead_sim")
 _FX_HINT = FEATURE_NAMES.index("hint_sim")
 _FX_IN_HINT = FEATURE_NAMES.index("in_hint")
@@ -235,7 +235,7 @@ def rank_features(
         cap, upper = page.char_stats()[0][ci], page.char_stats()[1][ci]
         flags, link, single, bfirst = (arr[ci] for arr in page.line_arrays(lines))
         kind = page.kind_arrays(lines)[0][ci]
-        digit = page.has_digit()[ci]
+        digit = np.asarray([_ANY_DIGIT.search(lines[k].text) is not None for k in cands])
     else:  # pragma: no cover - analyze() always sets the page
         sel = [lines[k] for k in cands]
         words = np.asarray([ln.words for ln in sel])
@@ -272,15 +272,15 @@ def rank_features(
     h1f = out[:, rx["f_h1"]]
     if h1f.any():
         out[int(np.argmax(h1f > 0)), rx["first_h1_cand"]] = 1.0
-    counts = Counter(page.texts if page is not None else [ln.text for ln in lines])
     texts = [lines[k].text for k in cands]
+    all_texts = page.texts if page is not None else [ln.text for ln in lines]
     col[rx["log_chars"]] = np.log1p(np.fromiter(map(len, texts), np.float64, m))
     lasts = [t[-1:] for t in texts]
     col[rx["end_period"]] = [c == "." for c in lasts]
     col[rx["end_colon"]] = [c == ":" for c in lasts]
     col[rx["end_qmark"]] = [c in ("?", "!") for c in lasts]
     col[rx["ends_paren"]] = [c == ")" for c in lasts]
-    col[rx["repeats"]] = np.minimum(5, [counts[t] for t in texts])
+    col[rx["repeats"]] = np.minimum(5, [all_texts.count(t) for t in texts])
     col[rx["noise"]] = [is_noise(t) for t in texts]
     col[rx["date_line"]] = [
         d and is_date_line(t) for d, t in zip(digit.tolist(), texts, strict=True)

@@ -161,6 +161,17 @@ _BOILER_LINE_LOW = re.compile(_BOILER_LINE, re.M)
 _S_SLASH_PAREN = _S_SLASH | _S_RPAREN
 
 
+def _agency_lines(page: PageText, words: np.ndarray) -> np.ndarray:
+    """Per line: ``bl.agency_line`` (an agency name alone: at most 4 words, 40 characters)."""
+    out = np.zeros(page.n, dtype=bool)
+    texts, agencies = page.texts, bl.AGENCIES
+    for k in np.flatnonzero((words <= 4) & (page.lens <= 40)).tolist():
+        key = " ".join(texts[k].strip().strip(" ()-.,").split()).casefold()
+        if key in agencies:
+            out[k] = True
+    return out
+
+
 def _label(lines: list[Line], page: PageText | None = None) -> list[CaptionHit]:
     """Rule kinds and the "good prose" flag of every line, and the caption hits.
 
@@ -189,7 +200,7 @@ def _label(lines: list[Line], page: PageText | None = None) -> list[CaptionHit]:
         page.per_line((page.sets & _S_NAV) > 0) >= 2, lambda s: len(_NAV_SEP.findall(s)) >= 2
     )
     credit_c = page.with_keys(_CREDIT_KEYS, lower=False) & (words <= 10)
-    agency_c = words <= 4  # an agency name has at most 4 words
+    agency_c = _agency_lines(page, words)
     emb_c = ((page.per_line((page.sets & _S_SLASH_PAREN) > 0) > 0) | label_c) & (words < 120)
     caption_c = ((flags & F_CAPTION) > 0) & (words <= 80)
     special = (
