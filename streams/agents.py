@@ -56,10 +56,6 @@ SEND_RETRY_MAX_DELAY = 30.0
 # throughput and saves latency on every hop.
 BATCH_MAX = 64
 BATCH_WAIT_SECONDS = 0.01
-# Every batch (enrich's too) also closes once BATCH_GAP_SECONDS pass with no new event: what
-# arrived together (one fetch, one upstream batch) stays together, and a burst's first story
-# does not sit out the whole wait while the upstream stage is busy with the rest.
-BATCH_GAP_SECONDS = 0.005
 # How long a stopping agent lets its batch in flight finish.
 SHUTDOWN_DRAIN_SECONDS = 60.0
 
@@ -264,11 +260,10 @@ async def _complete(batch: Awaitable[None]) -> None:
 
 
 async def _batches(
-    stream: faust.StreamT[bytes], max_: int, within: float, gap: float = BATCH_GAP_SECONDS
+    stream: faust.StreamT[bytes], max_: int, within: float
 ) -> AsyncGenerator[list[EventT[bytes]], None]:
     """Batches of at most ``max_`` events: the first event of a batch is awaited with no
-    timer, then the batch takes what arrives within ``within`` seconds of it, until ``gap``
-    seconds pass without a new event.
+    timer, then the batch takes what arrives within ``within`` seconds of it.
 
     Acks as ``Stream.take_events`` does: a batch's events when the next batch is asked for,
     or when the generator is closed (so use it under ``contextlib.aclosing``); events taken
@@ -277,8 +272,9 @@ async def _batches(
     seconds even with nothing to do, three tasks per wake (about 50 ms of CPU per second for
     the three agents, measured on an idle worker), a cost paid per second rather than per
     story. Faust's consumer keeps fetching into the stream's buffer meanwhile; reading that
-    buffer only when a batch is gathered (not in a background task, as ``take_events`` does)
-    measured less CPU and no slower on this 2-core machine."""
+    buffer only when a batch is gathered (not in a background task, as ``take_events`` does),
+    and closing a batch only at ``within`` (not also after a short gap without events),
+    measured the least CPU and no slower (docs/benchmarks.md)."""
     real = cast(faust.Stream[bytes], stream)
     events = cast(AsyncIterator[EventT[bytes]], real.events().__aiter__())
     loop = asyncio.get_running_loop()
@@ -297,7 +293,7 @@ async def _batches(
             deadline = loop.time() + within
             while len(taken) < max_:
                 pending = asyncio.ensure_future(anext(events))
-                await asyncio.wait({pending}, timeout=max(0.0, min(gap, deadline - loop.time())))
+                await asyncio.wait({pending}, timeout=max(0.0, deadline - loop.time()))
                 if not pending.done() or pending.exception() is not None:
                     break  # a failed read is raised by the next batch's first await
                 taken.append(pending.result())

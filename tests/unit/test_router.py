@@ -190,7 +190,7 @@ class FakeStream:
 def test_batches_wait_for_a_first_event_then_within_for_company_and_ack_after() -> None:
     async def go() -> None:
         stream = FakeStream()
-        batches = agents._batches(stream, 3, 0.05, gap=0.05)  # type: ignore[arg-type]
+        batches = agents._batches(stream, 3, 0.05)  # type: ignore[arg-type]
         first = asyncio.ensure_future(anext(batches))
         await asyncio.sleep(0.2)  # idle longer than `within`: no empty batch comes out
         assert not first.done()
@@ -216,26 +216,6 @@ def test_batches_end_with_the_stream() -> None:
     assert asyncio.run(go()) == [[1, 2]]
 
 
-def test_a_batch_closes_after_a_gap_without_events() -> None:
-    async def go() -> list[list[Any]]:
-        stream = FakeStream()
-        batches = agents._batches(stream, 10, 1.0, gap=0.02)  # type: ignore[arg-type]
-
-        async def feed() -> None:
-            stream.queue.put_nowait(1)
-            stream.queue.put_nowait(2)
-            await asyncio.sleep(0.2)  # longer than the gap, shorter than `within`
-            stream.queue.put_nowait(3)
-            stream.queue.put_nowait(None)
-
-        feeder = asyncio.ensure_future(feed())
-        got = [b async for b in batches]
-        await feeder
-        return got
-
-    assert asyncio.run(go()) == [[1, 2], [3]]
-
-
 def test_batches_raise_what_the_stream_raised() -> None:
     class Broken(FakeStream):
         async def events(self) -> Any:
@@ -254,7 +234,7 @@ def test_batches_raise_what_the_stream_raised() -> None:
 def test_events_taken_but_not_handed_out_are_not_acked_on_cancel() -> None:
     async def go() -> list[Any]:
         stream = FakeStream()
-        batches = agents._batches(stream, 10, 1.0, gap=1.0)  # type: ignore[arg-type]
+        batches = agents._batches(stream, 10, 1.0)  # type: ignore[arg-type]
         stream.queue.put_nowait(1)
         waiting = asyncio.ensure_future(anext(batches))  # holds [1], waits for company
         await asyncio.sleep(0.05)
