@@ -26,7 +26,6 @@ import numpy as np
 
 from streams.segment.dateline import is_date_line
 from streams.segment.features import FEATURE_NAMES, KINDS, content_words
-from streams.segment.html import F_H1, F_HEADING, F_NAV
 from streams.segment.model import C_BODY, C_COMMENT, C_HEAD, C_OTHER, TreeModel
 
 if TYPE_CHECKING:
@@ -102,6 +101,8 @@ _FX_HINT = FEATURE_NAMES.index("hint_sim")
 _FX_IN_HINT = FEATURE_NAMES.index("in_hint")
 _FX_HAS_HINT = FEATURE_NAMES.index("has_hint")
 _FX_H1 = FEATURE_NAMES.index("f_h1")
+_FX_WORDS = FEATURE_NAMES.index("words")
+_FX_CAP = FEATURE_NAMES.index("cap_ratio")
 _SUPP_IX = np.asarray([k in ("byline", "date", "agency") for k in KINDS])
 _CAPTION_IX = np.asarray([k in ("caption", "credit") for k in KINDS])
 
@@ -163,6 +164,26 @@ RANK_FEATURES: tuple[str, ...] = (
 )
 N_RANK_FEATURES = len(RANK_FEATURES)
 _RX = {name: i for i, name in enumerate(RANK_FEATURES)}
+# Ranker features that are line features (same name and value in features.FEATURE_NAMES).
+_COPIED = (
+    "is_html",
+    "log_chars",
+    "end_period",
+    "end_colon",
+    "cap_ratio",
+    "upper_ratio",
+    "f_h1",
+    "f_heading",
+    "link_ratio",
+    "f_nav",
+    "kind_link",
+    "single",
+    "block_first",
+    "is_rule_head",
+    "dist_rule_head",
+)
+_COPY_DST = np.asarray([_RX[f] for f in _COPIED])
+_COPY_SRC = np.asarray([FEATURE_NAMES.index(f) for f in _COPIED])
 
 
 def _norm(s: str) -> str:
@@ -229,41 +250,17 @@ def rank_features(
     dist = a - ci
     col[rx["dist"]] = np.clip(dist, -5, WINDOW + 40)
     col[rx["dist_rank"]] = np.argsort(np.argsort(np.abs(dist), kind="stable"), kind="stable")
-    col[rx["is_html"]] = float(an.is_html)
-    if page is not None and page.n == len(lines):
-        words = page.words()[ci]
-        cap, upper = page.char_stats()[0][ci], page.char_stats()[1][ci]
-        flags, link, single, bfirst = (arr[ci] for arr in page.line_arrays(lines))
-        kind = page.kind_arrays(lines)[0][ci]
-        digit = np.asarray([_ANY_DIGIT.search(lines[k].text) is not None for k in cands])
-    else:  # pragma: no cover - analyze() always sets the page
-        sel = [lines[k] for k in cands]
-        words = np.asarray([ln.words for ln in sel])
-        cap = upper = np.zeros(m)
-        flags = np.asarray([ln.flags for ln in sel])
-        link = np.asarray([ln.link_ratio for ln in sel])
-        single = np.asarray([ln.single for ln in sel])
-        bfirst = np.asarray([ln.block_first for ln in sel])
-        kind = np.asarray([KINDS.index(ln.kind) if ln.kind in KINDS else 0 for ln in sel])
-        digit = np.asarray([any(c.isdigit() for c in ln.text) for ln in sel])
+    # Line features the line model already has (same values): one gather.
+    out[:, _COPY_DST] = x[ci][:, _COPY_SRC]
+    words = x[ci, _FX_WORDS]
+    cap = x[ci, _FX_CAP]
+    digit = np.asarray([_ANY_DIGIT.search(lines[k].text) is not None for k in cands])
     col[rx["words"]] = np.minimum(words, 100)
-    col[rx["cap_ratio"]] = cap
-    col[rx["upper_ratio"]] = upper
-    col[rx["f_h1"]] = (flags & F_H1) > 0
-    col[rx["f_heading"]] = (flags & F_HEADING) > 0
-    col[rx["f_nav"]] = (flags & F_NAV) > 0
-    col[rx["link_ratio"]] = link
-    col[rx["single"]] = single
-    col[rx["block_first"]] = bfirst
-    col[rx["kind_link"]] = kind == _LINK
     col[rx["has_digit"]] = digit
-    rh = an.rule_head
-    if rh is not None:
-        col[rx["is_rule_head"]] = ci == rh
-        col[rx["has_rule_head"]] = 1.0
-        col[rx["dist_rule_head"]] = np.clip(ci - rh, -60, 60)
-    else:
+    if an.rule_head is None:
         col[rx["dist_rule_head"]] = -99.0
+    else:
+        col[rx["has_rule_head"]] = 1.0
     col[rx["lead_cov_rule"]] = x[ci, _FX_LEAD]
     col[rx["hint_cov"]] = x[ci, _FX_HINT]
     col[rx["hint_equal"]] = x[ci, _FX_IN_HINT] == 1.0
@@ -274,10 +271,7 @@ def rank_features(
         out[int(np.argmax(h1f > 0)), rx["first_h1_cand"]] = 1.0
     texts = [lines[k].text for k in cands]
     all_texts = page.texts if page is not None else [ln.text for ln in lines]
-    col[rx["log_chars"]] = np.log1p(np.fromiter(map(len, texts), np.float64, m))
     lasts = [t[-1:] for t in texts]
-    col[rx["end_period"]] = [c == "." for c in lasts]
-    col[rx["end_colon"]] = [c == ":" for c in lasts]
     col[rx["end_qmark"]] = [c in ("?", "!") for c in lasts]
     col[rx["ends_paren"]] = [c == ")" for c in lasts]
     col[rx["repeats"]] = np.minimum(5, [all_texts.count(t) for t in texts])
