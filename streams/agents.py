@@ -274,7 +274,7 @@ async def _batches(
     story. Faust's consumer keeps fetching into the stream's buffer meanwhile; reading that
     buffer only when a batch is gathered (not in a background task, as ``take_events`` does),
     and closing a batch only at ``within`` (not also after a short gap without events),
-    measured the least CPU and no slower (docs/benchmarks.md)."""
+    measured the least CPU at the same rate within this machine's noise (docs/benchmarks.md)."""
     real = cast(faust.Stream[bytes], stream)
     events = cast(AsyncIterator[EventT[bytes]], real.events().__aiter__())
     loop = asyncio.get_running_loop()
