@@ -195,15 +195,6 @@ def pool(worker_pool: WorkerPool) -> WorkerPool:
     return worker_pool
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="OPEN (issue 8, docs/reliability.md): a rare real loss. In 2 of 4 full CI "
-    "rehearsals one story of 2,000 never came out after 3 SIGKILLs, with no DLQ entry and "
-    "no error logged; the second time the worker logs showed it never reached "
-    "news.enriched (lost between news.raw and news.enriched, after draining, lag 0). "
-    "Suspected: Faust's consumer acking stale-generation messages it skips across the "
-    "rebalances the restarts cause. Runs in CI, does not gate it (XPASS when nothing is lost).",
-)
 def test_sigkill_three_times_loses_nothing(
     kafka_bootstrap: str, tmp_path: Path, pool: WorkerPool
 ) -> None:
@@ -263,14 +254,6 @@ def test_sigkill_three_times_loses_nothing(
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="OPEN (issue 8): in one CI rehearsal every story came out but the survivor never "
-    "committed the single news.enriched (dedup) partition it took over: its lag stayed at 731 "
-    "for 90 s, with no error logged (suspected: Faust's table recovery or assignment of the "
-    "dedup partition after a SIGKILL). The author's earlier runs drained to lag 0 in 17 s. "
-    "Runs in CI, does not gate it until fixed.",
-)
 def test_two_workers_kill_one_survivor_takes_over(
     kafka_bootstrap: str, tmp_path: Path, pool: WorkerPool
 ) -> None:
