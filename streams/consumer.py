@@ -41,6 +41,7 @@ import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message, TransportT
 
+from streams import metrics
 from streams.logs import log_event
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ class GuardedConsumer(faust_aiokafka.Consumer):
                 read_offset=self._read_offset[tp],
             )
             self._read_offset[tp] = lowered
+            metrics.CONSUMER_GUARD.labels(action="redelivered").inc()
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         # Faust calls this when the delivered offsets jump, with the delivered message itself
@@ -192,6 +194,7 @@ class GuardedConsumer(faust_aiokafka.Consumer):
                 partition=tp.partition,
                 offset=committed,
             )
+            metrics.CONSUMER_GUARD.labels(action="commit_held").inc()
         elif now - waiting[1] >= REFETCH_AFTER_SECONDS and self.flow_active:
             self._commit_waits[tp] = (committed, now)
             log_event(
@@ -203,6 +206,7 @@ class GuardedConsumer(faust_aiokafka.Consumer):
                 offset=committed,
                 waited_seconds=round(now - waiting[1], 1),
             )
+            metrics.CONSUMER_GUARD.labels(action="refetched").inc()
             self._refetches.add(asyncio.ensure_future(self._refetch(tp, committed)))
             self._refetches = {f for f in self._refetches if not f.done()}
 

@@ -48,6 +48,12 @@ SEND_FAILURES = Counter(
     "Sends the broker did not acknowledge (retriable ones are sent again).",
     ["stage", "kind", "retriable"],
 )
+CONSUMER_GUARD = Counter(
+    "newsflow_consumer_guard",
+    "Times the consumer guards acted (streams/consumer.py): a re-fetched message re-delivered, "
+    "a commit held on an unacked message, a re-fetch after a long hold.",
+    ["action"],
+)
 END_TO_END_LATENCY = Histogram(
     "newsflow_end_to_end_latency_seconds",
     "Time from the raw message's produce (or fetch) time to its output record.",
@@ -145,6 +151,8 @@ for _stage in STAGES:
     MESSAGES_IN.labels(stage=_stage)
     MESSAGES_OUT.labels(stage=_stage)
     PROCESSING_SECONDS.labels(stage=_stage)
+for _action in ("redelivered", "commit_held", "refetched"):
+    CONSUMER_GUARD.labels(action=_action)
 for _status in ("original", "duplicate", "near_duplicate", "update"):
     DEDUP_OUTCOMES.labels(status=_status)
 for _field in COVERAGE_FIELDS:
