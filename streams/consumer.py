@@ -19,12 +19,17 @@ lost (docs/reliability.md). Three of its mechanisms lead there:
   when a batch fetched before a seek is delivered after it, while the offsets before it are
   still to be re-fetched.
 
-The guards: a message below the read offset is delivered anyway (a repeat, which
-at-least-once consumers handle by ``story_id``), and once the message at the committed
-offset was fetched, the commit waits until it is acked. (The next seek to the committed
-offset, which Faust does on every rebalance, fetches it again, and the first guard lets it
-through; a wait of ``REFETCH_AFTER_SECONDS`` without one seeks there itself.) A gap holds only offsets that were never fetched, and an offset fetched later
-leaves the gap again.
+The guards, each undoing one of those:
+
+* A fetched message the streams never got in this generation is handed over even below the
+  read offset (the read offset is lowered to it); one they already have (a seek fetches
+  those again) is not handed over twice.
+* Once the message at the committed offset was fetched, no commit moves past it until it is
+  acked. Acks come in offset order within a partition, so a later message acked before it
+  means it was dropped: after ``REFETCH_AFTER_SECONDS`` the consumer seeks back and fetches
+  that one message again (the ones after it, which the streams have, are not repeated).
+* A gap holds only offsets that were never fetched, and an offset fetched later leaves the
+  gap again.
 
 The decisions are the pure functions below; the class only wires them into Faust.
 """
@@ -46,19 +51,18 @@ from streams.logs import log_event
 
 log = logging.getLogger(__name__)
 
-# A commit waiting this long on one message, with the flow running, re-fetches from it.
-# Acks come in offset order within a partition, so a wait is a dropped message, not a slow one.
-REFETCH_AFTER_SECONDS = 30.0
+# A commit waiting this long on one message, with the flow running, re-fetches it. Acks come
+# in offset order within a partition, so a wait (a later message acked, this one not) is a
+# dropped message, not a slow one; the delay only lets a rebalance in progress finish first.
+REFETCH_AFTER_SECONDS = 5.0
 
 
-def redeliver_from(read_offset: int | None, offset: int, delivered: bool) -> int | None:
+def redeliver_from(read_offset: int | None, offset: int) -> int | None:
     """The read offset to set so that the fetch loop delivers ``offset``, or None to leave it.
 
     Faust's fetch loop drops a message when ``offset < read_offset``; lowering the read offset
-    to the message's own offset lets it through (Faust's check is ``>=``). A message already
-    handed to the streams in this generation is left to be dropped: it is in a stream's
-    buffer or done (a seek at start-up re-fetches what the buffers already hold)."""
-    if read_offset is not None and offset < read_offset and not delivered:
+    to the message's own offset lets it through (Faust's check is ``>=``)."""
+    if read_offset is not None and offset < read_offset:
         return offset
     return None
 
@@ -111,8 +115,8 @@ class GuardedConsumer(faust_aiokafka.Consumer):
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         async for tp, message in super().getmany(timeout):
-            self._note_fetch(tp, message.offset)
-            yield tp, message
+            if self._note_fetch(tp, message.offset):
+                yield tp, message
 
     def _recording(self, callback: Any) -> Any:
         """``callback`` (what hands a message to the streams), noting what it delivered.
@@ -127,13 +131,16 @@ class GuardedConsumer(faust_aiokafka.Consumer):
 
         return deliver
 
-    def _note_fetch(self, tp: TP, offset: int) -> None:
+    def _note_fetch(self, tp: TP, offset: int) -> bool:
+        """Book a fetched message; whether to hand it on (not if the streams already have it:
+        a seek back, at start-up or to re-fetch a dropped message, fetches those again)."""
         self._fetched.setdefault(tp, set()).add(offset)
         gaps = self._gap.get(tp)
         if gaps and gaps.overlaps(offset):
             gaps.chop(offset, offset + 1)  # it exists after all: it gets acked when done
-        delivered = offset in self._delivered.get(tp, ())
-        lowered = redeliver_from(self._read_offset[tp], offset, delivered)
+        if offset in self._delivered.get(tp, ()):
+            return False
+        lowered = redeliver_from(self._read_offset[tp], offset)
         if lowered is not None:
             log_event(
                 log,
@@ -146,6 +153,7 @@ class GuardedConsumer(faust_aiokafka.Consumer):
             )
             self._read_offset[tp] = lowered
             metrics.CONSUMER_GUARD.labels(action="redelivered").inc()
+        return True
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         # Faust calls this when the delivered offsets jump, with the delivered message itself
@@ -207,6 +215,8 @@ class GuardedConsumer(faust_aiokafka.Consumer):
                 waited_seconds=round(now - waiting[1], 1),
             )
             metrics.CONSUMER_GUARD.labels(action="refetched").inc()
+            # Only the dropped message goes again: what follows it is still delivered.
+            self._delivered.get(tp, set()).discard(committed)
             self._refetches.add(asyncio.ensure_future(self._refetch(tp, committed)))
             self._refetches = {f for f in self._refetches if not f.done()}
 

@@ -23,12 +23,11 @@ from streams.settings import Settings
 TP0 = TP("news.enriched", 0)
 
 
-def test_redeliver_from_lowers_only_a_read_offset_above_an_undelivered_message() -> None:
-    assert redeliver_from(7, 6, delivered=False) == 6
-    assert redeliver_from(7, 6, delivered=True) is None  # in a stream's buffer, or done
-    assert redeliver_from(6, 6, delivered=False) is None  # Faust's check is >=: 6 passes
-    assert redeliver_from(5, 6, delivered=False) is None
-    assert redeliver_from(None, 6, delivered=False) is None
+def test_redeliver_from_lowers_only_a_read_offset_above_the_message() -> None:
+    assert redeliver_from(7, 6) == 6
+    assert redeliver_from(6, 6) is None  # Faust's check is >=: 6 passes already
+    assert redeliver_from(5, 6) is None
+    assert redeliver_from(None, 6) is None
 
 
 @pytest.mark.parametrize(
@@ -118,10 +117,10 @@ async def test_a_message_already_delivered_is_not_delivered_again(
     await consumer.callback(_message(6, consumer.app.consumer_generation_id))
     assert handed == [6]
     consumer._read_offset[TP0] = 8
-    consumer._note_fetch(TP0, 6)
-    assert consumer._read_offset[TP0] == 8  # 6 was delivered: Faust drops the copy
-    consumer._note_fetch(TP0, 7)
-    assert consumer._read_offset[TP0] == 7  # 7 never was: it goes through
+    assert consumer._note_fetch(TP0, 6) is False  # the streams have 6: not handed over again
+    assert consumer._read_offset[TP0] == 8
+    assert consumer._note_fetch(TP0, 7) is True  # 7 they never got: it goes through
+    assert consumer._read_offset[TP0] == 7
 
 
 def test_fetched_offsets_below_the_committed_one_are_forgotten(consumer: GuardedConsumer) -> None:
@@ -171,6 +170,8 @@ async def test_a_long_commit_wait_refetches_from_the_committed_offset(
     assert seeks == []  # waiting, not yet long
     offset, since = consumer._commit_waits[TP0]
     consumer._commit_waits[TP0] = (offset, since - REFETCH_AFTER_SECONDS)
+    consumer._delivered[TP0] = {6, 7}
     assert consumer._new_offset(TP0) is None
     await asyncio.sleep(0)
     assert seeks == [(TP0, 6)]
+    assert consumer._delivered[TP0] == {7}  # 6 goes again, 7 (which the streams have) not
