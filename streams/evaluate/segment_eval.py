@@ -24,7 +24,8 @@ Held-out scores: the line classifier shipped in the package was trained on these
 its rows are marked ``in-sample``. With ``--cv K`` (default 5) every page is also segmented by a
 model trained on the other folds only (folds by page id; ``training/segment/train.py`` builds the
 fold models, which are cached under ``var/segment-cv/``): the ``oof`` rows are the numbers to
-quote. ``--rules`` adds rows for the rules alone (no model).
+quote. The headline ranker of those rows is nested the same way (``headline_train``);
+``--line-head`` adds held-out rows without it. ``--rules`` adds rows for the rules alone.
 
 A baseline row runs ``trafilatura.bare_extraction`` on the HTML (text, title, comments).
 """
@@ -467,7 +468,8 @@ def run(
         "convention": "body: per-page P/R averaged over pages, F1 of the averages (AEB); also median per-page F1 and token-micro F1",
         "held_out": (
             f"'oof{cv}' rows: each page segmented by a model trained on the other {cv - 1} folds "
-            "(out-of-fold); 'in-sample' rows use the packaged model, trained on all these pages"
+            "(out-of-fold) and a headline ranker that never saw it (nested; 'line-head': no "
+            "ranker); 'in-sample' rows use the packaged models, trained on all these pages"
             if models is not None
             else "no held-out rows: the packaged model was trained on these pages"
         ),
