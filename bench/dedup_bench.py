@@ -35,7 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 from streams.dedup import DedupState, decide
 from streams.enrich.text_stats import exact_fingerprint
@@ -153,6 +155,14 @@ def baseline_decide(item: Enriched, stories: dict[str, bytes], fps: dict[str, by
     fps.setdefault(fp, seg.story_id.encode())
 
 
+def timed(decide_fn: Callable[[Enriched, Any, float], Dedup], item: Enriched, state: Any,
+          now: float) -> tuple[Dedup, float]:
+    """A verdict and the CPU seconds it took."""
+    t0 = time.process_time()
+    verdict = decide_fn(item, state, now)
+    return verdict, time.process_time() - t0
+
+
 def same_verdict(a: Dedup, b: Dedup) -> bool:
     return (a.status, a.canonical_id, a.similarity, a.cluster_id) == (
         b.status, b.canonical_id, b.similarity, b.cluster_id)
@@ -197,21 +207,18 @@ def main(argv: list[str] | None = None) -> int:
         sample = i > checkpoints[0] - args.sample and any(
             c - args.sample < i <= c for c in checkpoints)
         if sample:
-            ref_first = ref is not None and i % 2 == 0
-            if ref_first:
-                t0 = clock()
-                ref_verdict = ref.decide(item, ref_state, now)
-                ref_costs.append(clock() - t0)
+            ref_first = i % 2 == 0
+            if ref is not None and ref_first:
+                ref_verdict, cost = timed(ref.decide, item, ref_state, now)
+                ref_costs.append(cost)
+            verdict, cost = timed(decide, item, state, now)
+            costs.append(cost)
             t0 = clock()
-            verdict = decide(item, state, now)
-            t1 = clock()
             baseline_decide(item, base_stories, base_fps)
-            t2 = clock()
+            base_costs.append(clock() - t0)
             if ref is not None and not ref_first:
-                ref_verdict = ref.decide(item, ref_state, now)
-                ref_costs.append(clock() - t2)
-            costs.append(t1 - t0)
-            base_costs.append(t2 - t1)
+                ref_verdict, cost = timed(ref.decide, item, ref_state, now)
+                ref_costs.append(cost)
             statuses[verdict.status] = statuses.get(verdict.status, 0) + 1
             differ += ref is not None and not same_verdict(verdict, ref_verdict)
         else:
