@@ -448,13 +448,19 @@ def _word_overlap(page: PageText, words: np.ndarray, *targets: set[str]) -> tupl
             ends_l.append(len(toks))
     stop = _STOP
     keys = [None if w in stop or w.isdigit() else w[:6] for w in toks]
-    for j, k in enumerate(idx):
-        cw = set(keys[starts_l[j] : ends_l[j]])
-        cw.discard(None)
-        if cw:
-            m = len(cw)
-            for out, target in live:
-                out[k] = len(cw & target) / m
+    # Only lines with a token in a target can score above 0: find them by one pass over the
+    # tokens per target, then build the distinct-key sets of those lines alone.
+    counts = np.asarray(ends_l, dtype=np.int64) - np.asarray(starts_l, dtype=np.int64)
+    line_of: list[int] = np.repeat(np.arange(len(idx)), counts).tolist()
+    sets: dict[int, set[str | None]] = {}
+    for out, target in live:
+        for j in {line_of[t] for t, key in enumerate(keys) if key in target}:
+            cw = sets.get(j)
+            if cw is None:
+                cw = set(keys[starts_l[j] : ends_l[j]])
+                cw.discard(None)
+                sets[j] = cw
+            out[idx[j]] = len(cw & target) / len(cw)
     return outs
 
 

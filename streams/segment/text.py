@@ -49,6 +49,7 @@ from streams.segment.html import F_CAPTION, F_COMMENT, F_H1, F_HEADING, F_NAV, R
 from streams.segment.model import C_BODY, C_COMMENT, TreeModel, get_model
 
 _WORD = re.compile(r"\w+")
+_ANY_DIGIT = re.compile(r"\d")
 _END_PUNCT = re.compile(r"[.!?\"\u201d\u2019')\]:;]\s*$")
 _BOILER_ANY = (
     r"©|\(c\)\s*(?:19|20)\d\d|\bcopyright\b|all rights reserved|\bcookies?\b.{0,60}\b(?:use|accept|policy|consent)\b"
@@ -427,7 +428,7 @@ def _headline(
             score -= 3.0
         if ln.text.isupper() and ln.words <= 4:
             score -= 2.0
-        if any(c.isdigit() for c in ln.text) and is_date_line(ln.text):
+        if _ANY_DIGIT.search(ln.text) and is_date_line(ln.text):
             score -= 4.0
         if re.match(r"^[A-Z][a-z]+(?: [A-Z][a-z.]+){1,2}, [A-Z]", ln.text) and ln.words <= 7:
             score -= 3.0  # "Name Surname, Publication"
