@@ -22,12 +22,14 @@ lost (docs/reliability.md). Three of its mechanisms lead there:
 The guards, each undoing one of those:
 
 * A fetched message the streams never got in this generation is handed over even below the
-  read offset (the read offset is lowered to it); one they already have (a seek fetches
-  those again) is not handed over twice.
+  read offset (the read offset is lowered to it): a repeat, which at-least-once consumers
+  handle by ``story_id``, never a drop. One they already got in this generation (a seek at
+  start-up fetches again what their buffers hold) is left to Faust's filter.
 * Once the message at the committed offset was fetched, no commit moves past it until it is
   acked. Acks come in offset order within a partition, so a later message acked before it
-  means it was dropped: after ``REFETCH_AFTER_SECONDS`` the consumer seeks back and fetches
-  that one message again (the ones after it, which the streams have, are not repeated).
+  means it was dropped; the next seek to the committed offset (every rebalance ends with
+  one) fetches it again, and after ``REFETCH_AFTER_SECONDS`` without one the consumer seeks
+  there itself.
 * A gap holds only offsets that were never fetched, and an offset fetched later leaves the
   gap again.
 
@@ -51,10 +53,10 @@ from streams.logs import log_event
 
 log = logging.getLogger(__name__)
 
-# A commit waiting this long on one message, with the flow running, re-fetches it. Acks come
-# in offset order within a partition, so a wait (a later message acked, this one not) is a
-# dropped message, not a slow one; the delay only lets a rebalance in progress finish first.
-REFETCH_AFTER_SECONDS = 5.0
+# A commit waiting this long on one message, with the flow running, re-fetches from it. Acks
+# come in offset order within a partition, so a wait (a later message acked, this one not) is
+# a dropped message, not a slow one; the delay lets a rebalance in progress re-fetch it first.
+REFETCH_AFTER_SECONDS = 10.0
 
 
 def redeliver_from(read_offset: int | None, offset: int) -> int | None:
@@ -109,14 +111,15 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         super().__init__(*args, **kwargs)
         self._fetched = {}
         self._delivered = {}
+        self._delivered_generation: int | None = None
         self._commit_waits = {}
         self.callback = self._recording(self.callback)
         self._refetches: set[asyncio.Future[None]] = set()
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         async for tp, message in super().getmany(timeout):
-            if self._note_fetch(tp, message.offset):
-                yield tp, message
+            self._note_fetch(tp, message.offset)
+            yield tp, message
 
     def _recording(self, callback: Any) -> Any:
         """``callback`` (what hands a message to the streams), noting what it delivered.
@@ -127,19 +130,27 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         async def deliver(message: Message) -> None:
             await callback(message)
             if message.generation_id == self.app.consumer_generation_id:
-                self._delivered.setdefault(message.tp, set()).add(message.offset)
+                self._delivered_now().setdefault(message.tp, set()).add(message.offset)
 
         return deliver
 
-    def _note_fetch(self, tp: TP, offset: int) -> bool:
-        """Book a fetched message; whether to hand it on (not if the streams already have it:
-        a seek back, at start-up or to re-fetch a dropped message, fetches those again)."""
+    def _delivered_now(self) -> dict[TP, set[int]]:
+        """What the streams got per partition, in the current generation only: deliveries
+        that completed while a rebalance was revoking (then cleared from the streams'
+        buffers) must not count once the next generation starts."""
+        generation = self.app.consumer_generation_id
+        if generation != self._delivered_generation:
+            self._delivered = {}
+            self._delivered_generation = generation
+        return self._delivered
+
+    def _note_fetch(self, tp: TP, offset: int) -> None:
         self._fetched.setdefault(tp, set()).add(offset)
         gaps = self._gap.get(tp)
         if gaps and gaps.overlaps(offset):
             gaps.chop(offset, offset + 1)  # it exists after all: it gets acked when done
-        if offset in self._delivered.get(tp, ()):
-            return False
+        if offset in self._delivered_now().get(tp, ()):
+            return  # the streams have it (in a buffer, or done): Faust's filter may drop it
         lowered = redeliver_from(self._read_offset[tp], offset)
         if lowered is not None:
             log_event(
@@ -153,7 +164,6 @@ class GuardedConsumer(faust_aiokafka.Consumer):
             )
             self._read_offset[tp] = lowered
             metrics.CONSUMER_GUARD.labels(action="redelivered").inc()
-        return True
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         # Faust calls this when the delivered offsets jump, with the delivered message itself
@@ -215,8 +225,8 @@ class GuardedConsumer(faust_aiokafka.Consumer):
                 waited_seconds=round(now - waiting[1], 1),
             )
             metrics.CONSUMER_GUARD.labels(action="refetched").inc()
-            # Only the dropped message goes again: what follows it is still delivered.
-            self._delivered.get(tp, set()).discard(committed)
+            # From there on everything goes again: what the streams got may be what they lost.
+            self._delivered_now().pop(tp, None)
             self._refetches.add(asyncio.ensure_future(self._refetch(tp, committed)))
             self._refetches = {f for f in self._refetches if not f.done()}
 
