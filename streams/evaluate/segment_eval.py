@@ -116,6 +116,7 @@ class PageScore:
     gold_headline: str | None
     reason: str = ""
     com_f1: float | None = None  # this page's comments F1 (text + authors), if it has comments
+    com_counts: tuple[int, int, int] = (0, 0, 0)  # comment-text tokens: tp, ours, gold
     sup_f1: float | None = None
 
 
@@ -241,6 +242,8 @@ def _score(row: Row, page: dict[str, Any], pred: Pred) -> None:
         acc[0] += pf[3]
         acc[1] += pf[4]
         acc[2] += pf[5]
+        if acc is row.com:
+            sc.com_counts = (pf[3], pf[4], pf[5])
         if acc is row.com_a and gold_com.strip():
             sc.com_f1 = pf[2]
         if acc is row.sup and gold_sup.strip():
@@ -501,6 +504,7 @@ def run(
                 "pred_headline": s.pred_headline,
                 "gold_headline": s.gold_headline,
                 "comments_f1": s.com_f1,
+                "comments_tokens": list(s.com_counts),
                 "supplemental_f1": s.sup_f1,
             }
             for s in row.pages
