@@ -43,16 +43,14 @@ def test_segment_deep_page_body() -> None:
         assert seg.headline == "Council approves budget"
 
 
-def test_flatten_deep_keeps_text_and_shallow_tags() -> None:
-    src = "<div>a" + "<div>" * 5 + "<b>x</b><br/>" + "</div>" * 5 + "b</div>"
-    flat = flatten_deep(src, limit=3)
-    assert flat.startswith("<div>a<div><div>")
-    assert "x" in flat and "<b>" not in flat and flat.endswith("b</div>")
-    # Scripts and comments are kept whole (a tag inside them is not a tag).
-    assert (
-        flatten_deep("<script>var s='<div>';</script>", limit=0)
-        == "<script>var s='<div>';</script>"
-    )
+def test_flatten_deep_keeps_text_links_and_headings() -> None:
+    src = "<div class=nav>a<span>b</span><a href=1>c</a><p>d</p><table><tr><td>e</td></tr></table>"
+    flat = flatten_deep(src + "<h1>g</h1><font>f</font></div>")
+    assert "<div" not in flat and "<span" not in flat and "<td" not in flat and "<font" not in flat
+    assert "<a href=1>c</a>" in flat and "<p>d</p>" in flat and "<h1>g</h1>" in flat
+    assert [w for w in "abcdefg" if w not in flat] == []
+    # A tag written inside a script stays script text (the renderer skips scripts).
+    assert flatten_deep("<script>var s='<b>';</script>").startswith("<script>")
 
 
 def test_deep_page_is_fast() -> None:
