@@ -97,6 +97,12 @@ def commit_must_wait(
     return committed in fetched
 
 
+def _log(msg: str, tp: TP, offset: int, level: int = logging.INFO, **fields: Any) -> None:
+    log_event(
+        log, msg, level=level, topic=tp.topic, partition=tp.partition, offset=offset, **fields
+    )
+
+
 class GuardedConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer with the read-offset and commit guards (see the module)."""
 
@@ -153,13 +159,10 @@ class GuardedConsumer(faust_aiokafka.Consumer):
             return  # the streams have it (in a buffer, or done): Faust's filter may drop it
         lowered = redeliver_from(self._read_offset[tp], offset)
         if lowered is not None:
-            log_event(
-                log,
+            _log(
                 "redelivering messages below the read offset",
-                level=logging.INFO,
-                topic=tp.topic,
-                partition=tp.partition,
-                offset=offset,
+                tp,
+                offset,
                 read_offset=self._read_offset[tp],
             )
             self._read_offset[tp] = lowered
@@ -204,24 +207,15 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         waiting = self._commit_waits.get(tp)
         if waiting is None or waiting[0] != committed:
             self._commit_waits[tp] = (committed, now)
-            log_event(
-                log,
-                "commit waits for the message at the committed offset",
-                level=logging.INFO,
-                topic=tp.topic,
-                partition=tp.partition,
-                offset=committed,
-            )
+            _log("commit waits for the message at the committed offset", tp, committed)
             metrics.CONSUMER_GUARD.labels(action="commit_held").inc()
         elif now - waiting[1] >= REFETCH_AFTER_SECONDS and self.flow_active:
             self._commit_waits[tp] = (committed, now)
-            log_event(
-                log,
+            _log(
                 "re-fetching from the committed offset",
-                level=logging.WARNING,
-                topic=tp.topic,
-                partition=tp.partition,
-                offset=committed,
+                tp,
+                committed,
+                logging.WARNING,
                 waited_seconds=round(now - waiting[1], 1),
             )
             metrics.CONSUMER_GUARD.labels(action="refetched").inc()
@@ -234,15 +228,7 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         try:
             await self.seek(tp, offset)
         except Exception as exc:  # noqa: BLE001 - e.g. revoked meanwhile; the next wait retries
-            log_event(
-                log,
-                "re-fetch failed",
-                level=logging.WARNING,
-                topic=tp.topic,
-                partition=tp.partition,
-                offset=offset,
-                error=repr(exc),
-            )
+            _log("re-fetch failed", tp, offset, logging.WARNING, error=repr(exc))
 
 
 class GuardedTransport(faust_aiokafka.Transport):
