@@ -47,6 +47,7 @@ from typing import Any, ClassVar
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message, TransportT
+from mode import Service
 
 from streams import metrics
 from streams.logs import log_event
@@ -57,6 +58,12 @@ log = logging.getLogger(__name__)
 # come in offset order within a partition, so a wait (a later message acked, this one not) is
 # a dropped message, not a slow one; the delay lets a rebalance in progress re-fetch it first.
 REFETCH_AFTER_SECONDS = 10.0
+# A partition with messages after its committed offset, none of them with the streams and
+# the committed offset unmoved this long (flow running), is re-fetched from that offset:
+# messages fetched but never handed over (a fetch discarded around a rebalance, after which
+# no seek came) would otherwise sit there with no ack to notice them.
+STALL_SECONDS = 30.0
+STALL_CHECK_SECONDS = 5.0
 
 
 def redeliver_from(read_offset: int | None, offset: int) -> int | None:
@@ -81,6 +88,12 @@ def unfetched_ranges(first: int, last: int, fetched: Collection[int]) -> list[tu
     if start <= last:
         runs.append((start, last))
     return runs
+
+
+def in_flight(committed: int, delivered: Collection[int], acked: Collection[int]) -> bool:
+    """Whether the streams hold a message of the partition not yet done (delivered in this
+    generation at or after the committed offset, not acked): then they are working on it."""
+    return any(o >= committed and o not in acked for o in delivered)
 
 
 def commit_must_wait(
@@ -121,6 +134,56 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         self._commit_waits = {}
         self.callback = self._recording(self.callback)
         self._refetches: set[asyncio.Future[None]] = set()
+        # Per partition: (committed offset, since when) while it has lag and nothing in flight.
+        self._stalls: dict[TP, tuple[int, float]] = {}
+        # Hand-overs in progress: above 0 for long when the streams' buffers are full.
+        self._handing_over = 0
+
+    @Service.timer(STALL_CHECK_SECONDS)
+    async def _watch_stalls(self) -> None:
+        self.check_stalls(time.monotonic())
+
+    def check_stalls(self, now: float) -> None:
+        """Re-fetch every partition stalled for ``STALL_SECONDS`` (see the constant).
+
+        Not while a hand-over waits for room in a stream's buffer: then the streams are busy
+        (a backlog), and a partition whose messages wait behind other partitions' is slow,
+        not stalled."""
+        if self._handing_over:
+            self._stalls.clear()
+            return
+        for tp in self._guarded_partitions():
+            committed = self._committed_offset.get(tp)
+            end = self._end_offset(tp)
+            busy = committed is not None and in_flight(
+                committed, self._delivered_now().get(tp, ()), self._acked_index.get(tp, ())
+            )
+            if committed is None or end is None or end <= committed or busy:
+                self._stalls.pop(tp, None)
+                continue
+            mark = self._stalls.get(tp)
+            if mark is None or mark[0] != committed:
+                self._stalls[tp] = (committed, now)
+            elif now - mark[1] >= STALL_SECONDS and self.flow_active:
+                self._stalls[tp] = (committed, now)
+                self._start_refetch(
+                    tp, committed, "re-fetching a stalled partition", end_offset=end
+                )
+
+    def _guarded_partitions(self) -> list[TP]:
+        try:
+            assigned = self.assignment()
+        except Exception:  # noqa: BLE001 - not started or rebalancing: nothing to watch now
+            return []
+        acking = self.app.topics.acks_enabled_for
+        return [tp for tp in assigned if acking(tp.topic) and not self._is_changelog_tp(tp)]
+
+    def _end_offset(self, tp: TP) -> int | None:
+        try:
+            end: int | None = self.highwater(tp)
+        except Exception:  # noqa: BLE001 - unknown until a fetch answered for it
+            return None
+        return end
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         async for tp, message in super().getmany(timeout):
@@ -134,7 +197,11 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         completed call counts, and only in the generation the message was fetched in."""
 
         async def deliver(message: Message) -> None:
-            await callback(message)
+            self._handing_over += 1
+            try:
+                await callback(message)
+            finally:
+                self._handing_over -= 1
             if message.generation_id == self.app.consumer_generation_id:
                 self._delivered_now().setdefault(message.tp, set()).add(message.offset)
 
@@ -178,6 +245,7 @@ class GuardedConsumer(faust_aiokafka.Consumer):
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         for tp in revoked:
+            self._stalls.pop(tp, None)
             self._fetched.pop(tp, None)
             self._delivered.pop(tp, None)
             self._commit_waits.pop(tp, None)
@@ -211,18 +279,20 @@ class GuardedConsumer(faust_aiokafka.Consumer):
             metrics.CONSUMER_GUARD.labels(action="commit_held").inc()
         elif now - waiting[1] >= REFETCH_AFTER_SECONDS and self.flow_active:
             self._commit_waits[tp] = (committed, now)
-            _log(
-                "re-fetching from the committed offset",
+            self._start_refetch(
                 tp,
                 committed,
-                logging.WARNING,
+                "re-fetching from the committed offset",
                 waited_seconds=round(now - waiting[1], 1),
             )
-            metrics.CONSUMER_GUARD.labels(action="refetched").inc()
-            # From there on everything goes again: what the streams got may be what they lost.
-            self._delivered_now().pop(tp, None)
-            self._refetches.add(asyncio.ensure_future(self._refetch(tp, committed)))
-            self._refetches = {f for f in self._refetches if not f.done()}
+
+    def _start_refetch(self, tp: TP, offset: int, reason: str, **fields: Any) -> None:
+        _log(reason, tp, offset, logging.WARNING, **fields)
+        metrics.CONSUMER_GUARD.labels(action="refetched").inc()
+        # From there on everything goes again: what the streams got may be what they lost.
+        self._delivered_now().pop(tp, None)
+        self._refetches.add(asyncio.ensure_future(self._refetch(tp, offset)))
+        self._refetches = {f for f in self._refetches if not f.done()}
 
     async def _refetch(self, tp: TP, offset: int) -> None:
         try:

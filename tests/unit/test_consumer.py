@@ -13,8 +13,10 @@ from faust.types import TP, Message
 from streams.app import create_app
 from streams.consumer import (
     REFETCH_AFTER_SECONDS,
+    STALL_SECONDS,
     GuardedConsumer,
     commit_must_wait,
+    in_flight,
     redeliver_from,
     unfetched_ranges,
 )
@@ -179,3 +181,49 @@ async def test_a_long_commit_wait_refetches_from_the_committed_offset(
     await asyncio.sleep(0)
     assert seeks == [(TP0, 6)]
     assert TP0 not in consumer._delivered_now()  # everything from 6 on goes again
+
+
+def test_in_flight() -> None:
+    assert in_flight(6, {6, 7}, {6}) is True  # 7 delivered, not yet acked
+    assert in_flight(6, {6, 7}, {6, 7}) is False
+    assert in_flight(6, {4, 5}, set()) is False  # below the committed offset: done
+    assert in_flight(6, set(), set()) is False
+
+
+async def test_a_stalled_partition_is_refetched(
+    consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages fetched but never handed over, with nothing acked after them, leave no hold to
+    notice: a partition with lag, nothing in flight and its committed offset unmoved for
+    STALL_SECONDS is re-fetched from the committed offset."""
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    monkeypatch.setattr(consumer, "seek", seek)
+    monkeypatch.setattr(consumer, "assignment", lambda: {TP0})
+    monkeypatch.setattr(consumer, "highwater", lambda tp: 40)
+    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
+    consumer.resume_flow()
+    consumer._committed_offset[TP0] = 6
+    consumer.check_stalls(100.0)
+    consumer.check_stalls(100.0 + STALL_SECONDS - 1)
+    assert seeks == []
+    consumer._delivered_now()[TP0] = {6}  # the streams work on 6: not stalled
+    consumer.check_stalls(100.0 + STALL_SECONDS + 1)
+    consumer._delivered_now()[TP0] = set()
+    consumer._handing_over = 1  # a hand-over waits for buffer room: busy, not stalled
+    consumer.check_stalls(150.0)
+    consumer.check_stalls(150.0 + STALL_SECONDS)
+    assert seeks == []
+    consumer._handing_over = 0
+    consumer.check_stalls(200.0)
+    consumer.check_stalls(200.0 + STALL_SECONDS)
+    await asyncio.sleep(0)
+    assert seeks == [(TP0, 6)]
+
+
+def test_the_stall_watch_runs_with_the_consumer() -> None:
+    tasks = GuardedConsumer._tasks or {}
+    assert "_watch_stalls" in tasks["streams.consumer.GuardedConsumer"]
