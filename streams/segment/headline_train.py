@@ -43,7 +43,7 @@ import numpy as np
 from streams.records import RawStory
 from streams.segment import headline as hl
 from streams.segment.core import analysis_for
-from streams.segment.model import FORMAT, TreeModel
+from streams.segment.model import FORMAT, TreeModel, tree_arrays
 from streams.segment.text import Analysis, _model_body, features_of
 
 K = 5
@@ -137,31 +137,7 @@ def fit(rows: Rows, docs_mask: np.ndarray, params: dict[str, Any] | None = None)
 
 def export(clf: Any) -> dict[str, Any]:
     """A binary classifier as JSON tree arrays (:class:`TreeModel`, one class: raw score)."""
-    feature: list[int] = []
-    threshold: list[float] = []
-    left: list[int] = []
-    right: list[int] = []
-    value: list[float] = []
-    roots: list[int] = []
-    depth = 0
-    for it in clf._predictors:
-        nodes = it[0].nodes
-        off = len(feature)
-        roots.append(off)
-        depth = max(depth, int(nodes["depth"].max()))
-        for j, nd in enumerate(nodes):
-            if nd["is_leaf"]:
-                feature.append(0)
-                threshold.append(1e300)
-                left.append(off + j)
-                right.append(off + j)
-                value.append(round(float(nd["value"]), 7))
-            else:
-                feature.append(int(nd["feature_idx"]))
-                threshold.append(float(nd["num_threshold"]))
-                left.append(off + int(nd["left"]))
-                right.append(off + int(nd["right"]))
-                value.append(0.0)
+    trees = [it[0].nodes for it in clf._predictors]
     return {
         "format": FORMAT,
         "features_version": hl.RANK_VERSION,
@@ -169,14 +145,8 @@ def export(clf: Any) -> dict[str, Any]:
         "feature_names": list(hl.RANK_FEATURES),
         "classes": list(hl.RANK_CLASSES),
         "baseline": [float(np.asarray(clf._baseline_prediction).ravel()[0])],
-        "depth": depth,
-        "feature": feature,
-        "threshold": threshold,
-        "left": left,
-        "right": right,
-        "value": value,
-        "roots": roots,
-        "class_starts": [0, len(roots)],
+        **tree_arrays(trees),
+        "class_starts": [0, len(trees)],
         "trainer": {"library": "scikit-learn", "params": PARAMS},
     }
 

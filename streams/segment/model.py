@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,42 @@ CLASSES = ("other", "body", "headline", "comments")
 C_OTHER, C_BODY, C_HEAD, C_COMMENT = range(4)
 MODEL_PATH = Path(__file__).with_name("models") / "line_gbdt.json"
 FORMAT = "newsflow-gbdt/1"
+
+
+def tree_arrays(trees: Iterable[Any]) -> dict[str, Any]:
+    """Fitted trees (scikit-learn HistGradientBoosting predictor ``nodes``, one structured array
+    per tree, in model order) as :class:`TreeModel`'s flat JSON arrays: ``depth``, ``feature``,
+    ``threshold``, ``left``, ``right``, ``value`` and ``roots``. A leaf points to itself with
+    threshold 1e300 (strict JSON has no Infinity); values are rounded to 7 digits."""
+    feature: list[int] = []
+    threshold: list[float] = []
+    left: list[int] = []
+    right: list[int] = []
+    value: list[float] = []
+    roots: list[int] = []
+    depth = 0
+    for nodes in trees:
+        if nodes["is_categorical"].any():
+            raise ValueError("categorical splits are not supported by the exporter")
+        off = len(feature)
+        roots.append(off)
+        depth = max(depth, int(nodes["depth"].max()))
+        for j, nd in enumerate(nodes):
+            leaf = bool(nd["is_leaf"])
+            feature.append(0 if leaf else int(nd["feature_idx"]))
+            threshold.append(1e300 if leaf else float(nd["num_threshold"]))
+            left.append(off + (j if leaf else int(nd["left"])))
+            right.append(off + (j if leaf else int(nd["right"])))
+            value.append(round(float(nd["value"]), 7) if leaf else 0.0)
+    return {
+        "depth": depth,
+        "feature": feature,
+        "threshold": threshold,
+        "left": left,
+        "right": right,
+        "value": value,
+        "roots": roots,
+    }
 
 
 class TreeModel:

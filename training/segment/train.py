@@ -46,7 +46,7 @@ from streams.records import RawStory
 from streams.segment.clean import fix_mojibake
 from streams.segment.core import analysis_for
 from streams.segment.features import FEATURE_NAMES, FEATURES_VERSION, N_FEATURES
-from streams.segment.model import CLASSES, FORMAT, MODEL_PATH, TreeModel
+from streams.segment.model import CLASSES, FORMAT, MODEL_PATH, TreeModel, tree_arrays
 from streams.segment.text import features_of
 
 SKLEARN_VERSION = "1.9.1"
@@ -193,39 +193,12 @@ def export(clf: Any) -> dict[str, Any]:
     classes = [int(c) for c in clf.classes_]
     if classes != list(range(len(CLASSES))):
         raise ValueError(f"training data lacks some classes: {classes}")
-    feature: list[int] = []
-    threshold: list[float] = []
-    left: list[int] = []
-    right: list[int] = []
-    value: list[float] = []
-    roots: list[int] = []
+    trees: list[Any] = []
     class_starts: list[int] = []
-    depth = 0
-    n_trees = 0
     for c in range(len(classes)):
-        class_starts.append(n_trees)
-        for it in clf._predictors:
-            nodes = it[c].nodes
-            if nodes["is_categorical"].any():
-                raise ValueError("categorical splits are not supported by the exporter")
-            off = len(feature)
-            roots.append(off)
-            n_trees += 1
-            depth = max(depth, int(nodes["depth"].max()))
-            for j, nd in enumerate(nodes):
-                if nd["is_leaf"]:
-                    feature.append(0)
-                    threshold.append(float("inf"))
-                    left.append(off + j)
-                    right.append(off + j)
-                    value.append(float(nd["value"]))
-                else:
-                    feature.append(int(nd["feature_idx"]))
-                    threshold.append(float(nd["num_threshold"]))
-                    left.append(off + int(nd["left"]))
-                    right.append(off + int(nd["right"]))
-                    value.append(0.0)
-    class_starts.append(n_trees)
+        class_starts.append(len(trees))
+        trees.extend(it[c].nodes for it in clf._predictors)
+    class_starts.append(len(trees))
     return {
         "format": FORMAT,
         "features_version": FEATURES_VERSION,
@@ -233,14 +206,7 @@ def export(clf: Any) -> dict[str, Any]:
         "feature_names": list(FEATURE_NAMES),
         "classes": list(CLASSES),
         "baseline": [float(v) for v in np.asarray(clf._baseline_prediction).ravel()],
-        "depth": depth,
-        "feature": feature,
-        # JSON has no Infinity in strict parsers: leaves carry a huge threshold instead.
-        "threshold": [t if t != float("inf") else 1e300 for t in threshold],
-        "left": left,
-        "right": right,
-        "value": [round(v, 7) for v in value],
-        "roots": roots,
+        **tree_arrays(trees),
         "class_starts": class_starts,
         "trainer": {"library": "scikit-learn", "version": SKLEARN_VERSION, "params": PARAMS},
     }
