@@ -1,4 +1,4 @@
-"""Faust's Kafka consumer with three guards on the path from fetch to offset commit.
+"""Faust's Kafka consumer with guards on the path from fetch to offset commit.
 
 faust-streaming 0.15.3 can commit past a message that no agent ever processed: with a
 worker joining and leaving a group six times in mid-stream, 30 and 90 of 3,000 stories were
@@ -19,7 +19,7 @@ lost (docs/reliability.md). Three of its mechanisms lead there:
   when a batch fetched before a seek is delivered after it, while the offsets before it are
   still to be re-fetched.
 
-The guards, each undoing one of those:
+The guards (the first three undo those; the last catches what fell through anyway):
 
 * A fetched message the streams never got in this generation is handed over even below the
   read offset (the read offset is lowered to it): a repeat, which at-least-once consumers
@@ -32,6 +32,10 @@ The guards, each undoing one of those:
   there itself.
 * A gap holds only offsets that were never fetched, and an offset fetched later leaves the
   gap again.
+* A partition with messages after its committed offset, none of them with the streams and
+  the committed offset unmoved for ``STALL_SECONDS``, is re-fetched from that offset: the
+  last messages of a partition, fetched but never handed over, leave no later ack for the
+  commit hold to notice.
 
 The decisions are the pure functions below; the class only wires them into Faust.
 """
@@ -110,6 +114,16 @@ def commit_must_wait(
     return committed in fetched
 
 
+def held_since(marks: dict[TP, tuple[int, float]], tp: TP, offset: int, now: float) -> float | None:
+    """Since when ``tp`` has been held at ``offset`` (its mark), or None when that starts now
+    (a new mark: none yet, or the offset moved)."""
+    mark = marks.get(tp)
+    if mark is None or mark[0] != offset:
+        marks[tp] = (offset, now)
+        return None
+    return mark[1]
+
+
 def _log(msg: str, tp: TP, offset: int, level: int = logging.INFO, **fields: Any) -> None:
     log_event(
         log, msg, level=level, topic=tp.topic, partition=tp.partition, offset=offset, **fields
@@ -161,10 +175,8 @@ class GuardedConsumer(faust_aiokafka.Consumer):
             if committed is None or end is None or end <= committed or busy:
                 self._stalls.pop(tp, None)
                 continue
-            mark = self._stalls.get(tp)
-            if mark is None or mark[0] != committed:
-                self._stalls[tp] = (committed, now)
-            elif now - mark[1] >= STALL_SECONDS and self.flow_active:
+            since = held_since(self._stalls, tp, committed, now)
+            if since is not None and now - since >= STALL_SECONDS and self.flow_active:
                 self._stalls[tp] = (committed, now)
                 self._start_refetch(
                     tp, committed, "re-fetching a stalled partition", end_offset=end
@@ -272,18 +284,17 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         ``REFETCH_AFTER_SECONDS`` with the flow running, fetch again from there, so that a
         message dropped by a path no guard covers is re-delivered rather than left stuck."""
         now = time.monotonic()
-        waiting = self._commit_waits.get(tp)
-        if waiting is None or waiting[0] != committed:
-            self._commit_waits[tp] = (committed, now)
+        since = held_since(self._commit_waits, tp, committed, now)
+        if since is None:
             _log("commit waits for the message at the committed offset", tp, committed)
             metrics.CONSUMER_GUARD.labels(action="commit_held").inc()
-        elif now - waiting[1] >= REFETCH_AFTER_SECONDS and self.flow_active:
+        elif now - since >= REFETCH_AFTER_SECONDS and self.flow_active:
             self._commit_waits[tp] = (committed, now)
             self._start_refetch(
                 tp,
                 committed,
                 "re-fetching from the committed offset",
-                waited_seconds=round(now - waiting[1], 1),
+                waited_seconds=round(now - since, 1),
             )
 
     def _start_refetch(self, tp: TP, offset: int, reason: str, **fields: Any) -> None:
